@@ -1,0 +1,97 @@
+{#- Scoring with the trained model inside the warehouse.
+
+    leadscore_model() asks the leadscore plugin which model to use (var('model_version'), else
+    the champion), stops the build with the plugin's message when there is none, and checks the
+    model's features against lead_features, naming missing and extra columns. The other macros
+    build the model's input vector from that metadata, in the model's feature order. -#}
+
+{% macro leadscore_model(version=none) %}
+    {%- set placeholder = {'version': '', 'features': [], 'feature_schema_hash': '', 'base_value': 0} -%}
+    {%- if not execute -%}{{ return(placeholder) }}{%- endif -%}
+    {%- set requested = version or var('model_version') or '' -%}
+    {%- set info = fromjson(run_query("select leadscore_model_info('" ~ requested ~ "')")[0][0]) -%}
+    {%- if info.error -%}{{ exceptions.raise_compiler_error(info.error) }}{%- endif -%}
+    {%- set present = {} -%}
+    {%- for column in adapter.get_columns_in_relation(ref('lead_features')) -%}
+        {%- do present.update({column.name: column.dtype | lower}) -%}
+    {%- endfor -%}
+    {%- set expected = [] -%}
+    {%- set missing = [] -%}
+    {%- set wrong_kind = [] -%}
+    {%- for feature in info.features -%}
+        {%- do expected.append(feature.name) -%}
+        {%- if feature.name not in present -%}
+            {%- do missing.append(feature.name) -%}
+        {%- elif (feature.kind == 'categorical') != (present[feature.name] in ('varchar', 'text', 'string')) -%}
+            {%- do wrong_kind.append(feature.name ~ ' (model: ' ~ feature.kind ~ ', lead_features: ' ~ present[feature.name] ~ ')') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set extra = [] -%}
+    {%- for name in present if name not in expected and name not in var('non_feature_columns') -%}
+        {%- do extra.append(name) -%}
+    {%- endfor -%}
+    {%- if missing or extra or wrong_kind -%}
+        {{ exceptions.raise_compiler_error(
+            "Model " ~ info.version ~ " (feature schema " ~ info.feature_schema_hash
+            ~ ") does not match lead_features. Missing columns: " ~ (missing | join(', ') or 'none')
+            ~ ". Extra columns: " ~ (extra | join(', ') or 'none')
+            ~ (". Different kind: " ~ (wrong_kind | join(', ')) if wrong_kind else '')
+            ~ ". Retrain on the current features (python python/train.py) or pick a matching "
+            ~ "version with --vars '{model_version: ...}'. lead_scores was left as it was.") }}
+    {%- endif -%}
+    {{ return(info) }}
+{% endmacro %}
+
+{% macro leadscore_sql_list(values) -%}
+    [{%- for value in values -%}'{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}{%- endfor -%}]::varchar[]
+{%- endmacro %}
+
+{% macro leadscore_encoded(feature) -%}
+    {#- A categorical feature as its vocabulary code (-1 unknown, NULL missing). -#}
+    {%- if feature.kind == 'categorical' -%}
+        case
+            when {{ feature.name }} is null then null
+            else coalesce(nullif(list_position({{ leadscore_sql_list(feature.vocabulary) }}, {{ feature.name }}), 0), 0) - 1
+        end
+    {%- else -%}
+        cast({{ feature.name }} as double)
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro leadscore_feature_vector(model) -%}
+    {%- if not model.features -%}cast([] as double[]){%- else -%}
+    [
+        {%- for feature in model.features %}
+        {{ leadscore_encoded(feature) }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    ]::double[]
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro leadscore_score_status(model) -%}
+    {#- missing_features: a feature that was never missing in training is NULL;
+        unknown_category: a category outside the model's vocabulary. -#}
+    {%- set required = [] -%}
+    {%- set categorical = [] -%}
+    {%- for feature in model.features -%}
+        {%- if feature.missing_rate_train == 0 -%}{%- do required.append(feature.name ~ ' is null') -%}{%- endif -%}
+        {%- if feature.kind == 'categorical' -%}
+            {%- do categorical.append('(' ~ feature.name ~ ' is not null and not list_contains(' ~ leadscore_sql_list(feature.vocabulary) ~ ', ' ~ feature.name ~ '))') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    case
+        when {{ required | join(' or ') if required else 'false' }} then 'missing_features'
+        when {{ categorical | join(' or ') if categorical else 'false' }} then 'unknown_category'
+        else 'ok'
+    end
+{%- endmacro %}
+
+{% macro leadscore_tier(probability) -%}
+    {%- set thresholds = var('tier_thresholds') -%}
+    case
+        {%- for tier, threshold in thresholds | dictsort(by='value', reverse=true) %}
+        when {{ probability }} >= {{ threshold }} then '{{ tier }}'
+        {%- endfor %}
+        when {{ probability }} is not null then '{{ var("lowest_tier") }}'
+    end
+{%- endmacro %}

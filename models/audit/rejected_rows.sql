@@ -1,0 +1,56 @@
+{#- Every raw row that the build could not use, with the reason. Nothing is dropped silently:
+    the rejected_share test warns or fails when too large a share of an input lands here. #}
+
+with base_leads as (
+    select * from {{ ref('base_raw__leads') }}
+),
+
+base_events as (
+    select * from {{ ref('base_raw__events') }}
+),
+
+base_conversions as (
+    select * from {{ ref('base_raw__conversions') }}
+),
+
+rejected as (
+    select
+        'leads' as input_name,
+        source_row_number,
+        lead_id,
+        reject_reason,
+        raw_row,
+    from base_leads
+    where reject_reason is not null
+    union all
+    select
+        'events' as input_name,
+        source_row_number,
+        lead_id,
+        reject_reason,
+        raw_row,
+    from base_events
+    where reject_reason is not null
+    union all
+    select
+        'conversions' as input_name,
+        source_row_number,
+        lead_id,
+        reject_reason,
+        raw_row,
+    from base_conversions
+    where reject_reason is not null
+),
+
+final as (
+    select
+        input_name,
+        source_row_number,
+        lead_id,
+        reject_reason,
+        cast(raw_row as varchar) as raw_row,
+        {{ leadscore_as_of() }} as as_of,
+    from rejected
+)
+
+select * from final

@@ -1,0 +1,119 @@
+{#- One event timeline per lead: each event classified by the taxonomy seed and placed in a
+    session (a new session starts after a gap of more than var('session_gap_minutes')).
+
+    Every derived column of an event depends only on that event and the events before it, so
+    aggregating the rows with occurred_at < as_of gives point-in-time-correct features. #}
+
+with events as (
+    select * from {{ ref('stg_raw__events') }}
+),
+
+taxonomy as (
+    select * from {{ ref('event_taxonomy') }}
+),
+
+classified as (
+    -- the most specific taxonomy row wins: an exact page_category before the '*' wildcard
+    select
+        events.*,
+        coalesce(taxonomy.intent_category, 'unclassified') as intent_category,
+        coalesce(taxonomy.intent_weight, 0) as intent_weight,
+    from events
+    left join taxonomy
+        on
+            events.channel = taxonomy.channel
+            and events.event_type = taxonomy.event_type
+            and (taxonomy.page_category = '*' or taxonomy.page_category = events.page_category)
+    qualify row_number() over (
+        partition by events.event_id order by (taxonomy.page_category = '*') nulls last
+    ) = 1
+),
+
+flagged as (
+    select
+        *,
+        -- outbound sends are not something the lead did: no session, no activity
+        intent_category != 'outbound' as is_activity,
+        channel = 'web' and page_category = 'pricing' as is_pricing_view,
+        event_type = 'download' as is_download,
+    from classified
+),
+
+sequenced as (
+    select
+        *,
+        row_number() over lead_timeline as event_number,
+        lag(occurred_at) over activity_timeline as previous_activity_at,
+        row_number() over activity_timeline as activity_number,
+        coalesce(
+            bool_or(is_download) over (lead_timeline rows between unbounded preceding and 1 preceding),
+            false
+        ) as has_prior_download,
+        coalesce(
+            bool_or(is_pricing_view) over (lead_timeline rows between unbounded preceding and 1 preceding),
+            false
+        ) as has_prior_pricing_view,
+    from flagged
+    window
+        lead_timeline as (partition by lead_id order by occurred_at, event_id),
+        activity_timeline as (partition by lead_id, is_activity order by occurred_at, event_id)
+),
+
+sessionized as (
+    select
+        *,
+        is_activity and (
+            previous_activity_at is null
+            or occurred_at - previous_activity_at > interval '{{ var("session_gap_minutes") }} minutes'
+        ) as is_session_start,
+        is_pricing_view and has_prior_download as is_pricing_after_download,
+        is_download and has_prior_pricing_view as is_download_after_pricing,
+    from sequenced
+),
+
+numbered as (
+    select
+        *,
+        case when is_activity then sum(is_session_start::integer) over activity_timeline end as session_number,
+        -- sessions started in the burst window ending at this session's start (past only)
+        case when is_session_start then count(*) over session_starts end as sessions_in_burst_window,
+    from sessionized
+    window
+        activity_timeline as (
+            partition by lead_id, is_activity order by occurred_at, event_id
+            rows between unbounded preceding and current row
+        ),
+        session_starts as (
+            partition by lead_id, is_session_start order by occurred_at
+            range between interval '{{ var("burst_window_hours") }} hours' preceding and current row
+        )
+),
+
+final as (
+    select
+        event_id,
+        lead_id,
+        occurred_at,
+        channel,
+        event_type,
+        page_category,
+        campaign,
+        value,
+        intent_category,
+        intent_weight,
+        is_activity,
+        is_pricing_view,
+        is_download,
+        event_number,
+        case when is_activity then activity_number end as activity_number,
+        is_session_start,
+        session_number,
+        sessions_in_burst_window,
+        is_pricing_after_download,
+        is_download_after_pricing,
+        isodow(occurred_at) in (6, 7) as is_weekend,
+        isodow(occurred_at) between 1 and 5 and hour(occurred_at) between 9 and 17 as is_business_hours,
+    from numbered
+)
+
+select * from final

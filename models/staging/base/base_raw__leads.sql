@@ -1,0 +1,72 @@
+{#- Every raw lead row, typed, with the reason it cannot be used (NULL when it can). #}
+{%- set pii = var('pii_columns') -%}
+{%- set categorical = var('categorical_attributes') -%}
+{%- set numeric = var('numeric_attributes') -%}
+
+with leads as (
+    select * from {{ source('raw', 'leads') }}
+),
+
+typed as (
+    select
+        row_number() over () as source_row_number,
+        {{ leadscore_clean_text(adapter.quote(var('lead_id_column'))) }} as lead_id,
+        {% if var('created_at_column') -%}
+        {{ leadscore_clean_text(adapter.quote(var('created_at_column'))) }} as created_at_text,
+        {{ leadscore_try_timestamp(adapter.quote(var('created_at_column'))) }} as created_at,
+        {%- else -%}
+        null::varchar as created_at_text,
+        null::timestamp as created_at,
+        {%- endif %}
+        {% for column in pii -%}
+        {{ leadscore_hash_pii(leadscore_clean_text(adapter.quote(column))) }} as {{ leadscore_slug(column) }}_hash,
+        {% endfor -%}
+        {% for column in categorical -%}
+        {{ leadscore_clean_text(adapter.quote(column)) }} as {{ leadscore_slug(column) }},
+        {% endfor -%}
+        {% for column in numeric -%}
+        {{ leadscore_clean_text(adapter.quote(column)) }} as {{ leadscore_slug(column) }}__text,
+        {{ leadscore_try_double(adapter.quote(column)) }} as {{ leadscore_slug(column) }},
+        {% endfor -%}
+        {% if var('label_column') -%}
+        {{ leadscore_clean_text(adapter.quote(var('label_column'))) }} as label_text,
+        try_cast({{ leadscore_clean_text(adapter.quote(var('label_column'))) }} as integer) as label,
+        {% endif -%}
+        {{ leadscore_raw_row_json(source('raw', 'leads'), exclude=pii) }} as raw_row
+    from leads
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by lead_id order by created_at nulls last, source_row_number
+        ) as lead_copy_number
+    from typed
+),
+
+checked as (
+    select
+        *,
+        case
+            when lead_id is null then 'missing lead_id'
+            {% if var('created_at_column') -%}
+            when created_at_text is null then 'missing created_at'
+            when created_at is null then 'unparseable created_at'
+            when created_at > {{ leadscore_as_of() }} then 'created_at after as_of'
+            {% endif -%}
+            {% for column in numeric -%}
+            when {{ leadscore_slug(column) }}__text is not null and {{ leadscore_slug(column) }} is null
+                then 'non-numeric {{ leadscore_slug(column) }}'
+            when not isfinite({{ leadscore_slug(column) }})
+                then 'non-finite {{ leadscore_slug(column) }}'
+            {% endfor -%}
+            {% if var('label_column') -%}
+            when label_text is null or label not in (0, 1) then 'label is not 0 or 1'
+            {% endif -%}
+            when lead_copy_number > 1 then 'duplicate lead_id'
+        end as reject_reason
+    from ranked
+)
+
+select * from checked

@@ -1,0 +1,24 @@
+{#- One row per usable lead: typed attributes, PII hashed (raw PII never leaves this layer). #}
+
+with base_leads as (
+    select * from {{ ref('base_raw__leads') }}
+),
+
+usable as (
+    select
+        lead_id,
+        created_at,
+        {% for column in var('pii_columns') -%}
+        {{ leadscore_slug(column) }}_hash,
+        {% endfor -%}
+        {% for column in leadscore_categorical_features() + leadscore_numeric_features() -%}
+        {{ column }},
+        {% endfor -%}
+        {% if var('label_column') -%}
+        label,
+        {% endif -%}
+    from base_leads
+    where reject_reason is null
+)
+
+select * from usable

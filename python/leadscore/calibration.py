@@ -1,0 +1,56 @@
+"""Probability calibration: Platt scaling and isotonic regression, fitted on a held-out fold.
+
+Calibrators are plain dicts (JSON in metadata.json) so the scorer needs nothing but numpy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+__all__ = ["apply_calibration", "fit_isotonic", "fit_platt", "logit"]
+
+_EPS = 1e-7
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))
+
+
+def fit_platt(raw: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Logistic regression on the logit of the raw probability."""
+    model = LogisticRegression(C=1e6, max_iter=1000)
+    model.fit(logit(raw).reshape(-1, 1), y)
+    return {"method": "platt", "a": float(model.coef_[0, 0]), "b": float(model.intercept_[0])}
+
+
+def fit_isotonic(raw: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Monotone step function, stored as its breakpoints for np.interp."""
+    model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+    model.fit(np.asarray(raw, dtype=np.float64), y)
+    return {
+        "method": "isotonic",
+        "x": [float(v) for v in model.X_thresholds_],
+        "y": [float(v) for v in model.y_thresholds_],
+    }
+
+
+def apply_calibration(calibration: dict[str, Any], raw: np.ndarray) -> np.ndarray:
+    """Calibrated probabilities for raw model probabilities (NaN stays NaN)."""
+    raw = np.asarray(raw, dtype=np.float64)
+    method = calibration["method"]
+    if method == "platt":
+        z = calibration["a"] * logit(raw) + calibration["b"]
+        out = 1.0 / (1.0 + np.exp(-z))
+    elif method == "isotonic":
+        out = np.interp(raw, calibration["x"], calibration["y"])
+    elif method == "none":
+        out = raw.copy()
+    else:
+        raise ValueError(f"unknown calibration method {method!r}")
+    out[np.isnan(raw)] = np.nan
+    return out

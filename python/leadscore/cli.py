@@ -1,0 +1,146 @@
+"""The ``leadscore`` command: generate demo data, train, promote, build, report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from leadscore.config import artifacts_dir, project_dir, warehouse_path
+
+__all__ = ["main"]
+
+
+def _train(argv: list[str]) -> int:
+    from leadscore.training import TrainConfig, TrainingError, train_model
+
+    parser = argparse.ArgumentParser(
+        prog="leadscore train",
+        description="Train LightGBM on lead_training_set, calibrate it, export ONNX behind a "
+        "parity gate and publish a new model version.",
+    )
+    defaults = TrainConfig()
+    parser.add_argument("--warehouse", type=Path, default=defaults.warehouse, help="DuckDB file (default: $LEADSCORE_DB or warehouse.duckdb)")
+    parser.add_argument("--artifacts", type=Path, default=defaults.artifacts, help="artifacts root (default: $LEADSCORE_ARTIFACTS or artifacts)")
+    parser.add_argument("--trees", type=int, default=defaults.num_boost_round, help="maximum boosting rounds (early stopping picks the best)")
+    parser.add_argument("--leaves", type=int, default=defaults.num_leaves, help="leaves per tree")
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--min-data-in-leaf", type=int, default=defaults.min_data_in_leaf)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--min-fold-rows", type=int, default=defaults.min_fold_rows, help="refuse to train when a fold is smaller")
+    parser.add_argument("--label-window-days", type=int, default=None, help="rebuild lead_training_set with this label window first (runs dbt)")
+    parser.add_argument("--version", default=None, help="version name (default: UTC timestamp)")
+    parser.add_argument("--no-promote", action="store_true", help="publish the version without making it the champion")
+    parser.add_argument("--threads", type=int, default=0, help="LightGBM threads (default: all cores)")
+    args = parser.parse_args(argv)
+    if args.label_window_days is not None:
+        code = _dbt(["build", "--select", "+lead_training_set", "--vars", f"{{label_window_days: {args.label_window_days}}}"])
+        if code:
+            return code
+    config = TrainConfig(
+        warehouse=args.warehouse.resolve(),
+        artifacts=args.artifacts.resolve(),
+        num_boost_round=args.trees,
+        num_leaves=args.leaves,
+        learning_rate=args.learning_rate,
+        min_data_in_leaf=args.min_data_in_leaf,
+        seed=args.seed,
+        min_fold_rows=args.min_fold_rows,
+        promote=not args.no_promote,
+        version=args.version,
+        threads=args.threads,
+    )
+    try:
+        train_model(config)
+    except TrainingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _promote(argv: list[str]) -> int:
+    from leadscore.artifacts import ModelError, champion_version, list_versions, set_champion
+    from leadscore.registry import sync_registry
+
+    parser = argparse.ArgumentParser(
+        prog="leadscore promote",
+        description="Make a model version the champion (or roll back to an older one). The next "
+        "dbt build scores with it.",
+    )
+    parser.add_argument("version", nargs="?", help="version to promote; omit with --list or --sync")
+    parser.add_argument("--list", action="store_true", help="list versions and the champion")
+    parser.add_argument("--sync", action="store_true", help="mirror the champion into the warehouse registry")
+    parser.add_argument("--artifacts", type=Path, default=artifacts_dir())
+    parser.add_argument("--warehouse", type=Path, default=warehouse_path())
+    args = parser.parse_args(argv)
+    root = args.artifacts.resolve()
+    if args.list or not (args.version or args.sync):
+        champion = champion_version(root)
+        for version in list_versions(root):
+            print(f"{'*' if version == champion else ' '} {version}")
+        return 0
+    if args.version:
+        try:
+            set_champion(args.version, root)
+        except ModelError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"{args.version} is now the champion")
+    if args.warehouse.exists():
+        sync_registry(args.warehouse.resolve(), root)
+    return 0
+
+
+def _dbt(argv: list[str]) -> int:
+    """Run dbt in the project with its bundled profile."""
+    project = project_dir()
+    env = dict(os.environ)
+    env.setdefault("DBT_PROFILES_DIR", str(project))
+    exe = Path(sys.executable).with_name("dbt")
+    cmd = [str(exe) if exe.exists() else "dbt", *argv, "--project-dir", str(project)]
+    return subprocess.call(cmd, cwd=project, env=env)
+
+
+def _generate(argv: list[str]) -> int:
+    from leadscore import generate
+
+    return generate.main(argv)
+
+
+def _report(argv: list[str]) -> int:
+    from leadscore import report
+
+    return report.main(argv)
+
+
+def _show(argv: list[str]) -> int:
+    from leadscore import show
+
+    return show.main(argv)
+
+
+COMMANDS = {
+    "generate": (_generate, "write demo leads, events and conversions with known ground truth"),
+    "train": (_train, "train, calibrate, export and publish a model version"),
+    "promote": (_promote, "choose the champion model version (rollback)"),
+    "build": (_dbt, "run dbt with the project's profile, e.g. leadscore build build"),
+    "show": (_show, "print the top leads, the tier distribution and the model's metrics"),
+    "report": (_report, "write the HTML report"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        print("usage: leadscore COMMAND [options]\n\ncommands:")
+        for name, (_, text) in COMMANDS.items():
+            print(f"  {name:<10} {text}")
+        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    command, rest = argv[0], argv[1:]
+    return COMMANDS[command][0](rest)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""The scorer: an ONNX model plus its calibration, arrays in and probabilities out.
+
+One Scorer per model version; ``get_scorer`` caches them by the ONNX file's sha256, so a
+retrained or re-promoted model is picked up while an unchanged one is loaded once per process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from leadscore.artifacts import ModelArtifact, ModelError, champion_version, load_artifact
+from leadscore.config import models_dir
+from leadscore.calibration import apply_calibration
+
+__all__ = ["Scorer", "get_scorer", "onnx_session"]
+
+_CACHE: dict[tuple[Any, ...], Scorer] = {}
+_LOCK = threading.Lock()
+
+
+def onnx_session(path: Path, threads: int | None = None) -> ort.InferenceSession:
+    """An onnxruntime session sized so DuckDB's threads and onnxruntime's do not oversubscribe.
+
+    DuckDB already runs one UDF call per worker thread, so each call gets one onnxruntime thread
+    unless LEADSCORE_ORT_THREADS says otherwise.
+    """
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or int(os.environ.get("LEADSCORE_ORT_THREADS", "1"))
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # the converter declares the label output's shape loosely
+    try:
+        return ort.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises several unrelated types for a bad file
+        raise ModelError(
+            f"onnxruntime cannot load {path}: {exc}. Retrain with python python/train.py, "
+            "or roll back with: leadscore promote <older version>"
+        ) from exc
+
+
+class Scorer:
+    """Calibrated conversion probabilities from a feature matrix in metadata order."""
+
+    def __init__(self, artifact: ModelArtifact, threads: int | None = None) -> None:
+        self.artifact = artifact
+        self.metadata: dict[str, Any] = artifact.metadata
+        self.session = onnx_session(artifact.onnx_path, threads)
+        self._input = self.session.get_inputs()[0].name
+        self.n_features = len(artifact.feature_names)
+        shape = self.session.get_inputs()[0].shape
+        if len(shape) != 2 or shape[1] not in (None, self.n_features) and not isinstance(
+            shape[1], str
+        ):
+            raise ModelError(
+                f"{artifact.onnx_path} expects input shape {shape} but metadata.json lists "
+                f"{self.n_features} features: the two files belong to different models. "
+                "Retrain with python python/train.py"
+            )
+
+    @property
+    def version(self) -> str:
+        return self.artifact.version
+
+    def raw_proba(self, features: np.ndarray) -> np.ndarray:
+        """Uncalibrated probability of the positive class, as LightGBM would give it."""
+        x = np.ascontiguousarray(features, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != self.n_features:
+            raise ValueError(f"expected an (n, {self.n_features}) matrix, got {x.shape}")
+        if len(x) == 0:
+            return np.empty(0, dtype=np.float64)
+        outputs = self.session.run(None, {self._input: x})
+        return np.asarray(outputs[1], dtype=np.float64)[:, 1]
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Calibrated conversion probability in [0, 1]."""
+        return np.clip(apply_calibration(self.metadata["calibration"], self.raw_proba(features)), 0, 1)
+
+    @cached_property
+    def booster(self) -> Any:
+        import lightgbm as lgb
+
+        return lgb.Booster(model_file=str(self.artifact.lightgbm_path))
+
+    def contributions(self, features: np.ndarray) -> np.ndarray:
+        """Exact TreeSHAP contributions in log-odds, one column per feature plus the base value."""
+        x = np.asarray(features, dtype=np.float32).astype(np.float64)
+        if len(x) == 0:
+            return np.empty((0, self.n_features + 1))
+        return np.asarray(self.booster.predict(x, pred_contrib=True), dtype=np.float64)
+
+
+def _file_key(version: str | None, root: Path | None) -> tuple[Any, ...] | None:
+    """A cheap key (path, size, mtime) that changes whenever the model's files change."""
+    version = version or champion_version(root)
+    if version is None:
+        return None
+    folder = models_dir(root) / version
+    try:
+        stats = [(folder / name).stat() for name in ("model.onnx", "metadata.json")]
+    except OSError:
+        return None
+    return (str(folder.resolve()), *[(s.st_size, s.st_mtime_ns) for s in stats])
+
+
+def get_scorer(version: str | None = None, root: Path | None = None) -> Scorer:
+    """The scorer for a version (the champion when None).
+
+    Loading verifies the ONNX file against the sha256 in metadata.json; the loaded session is
+    then reused until the files change on disk, so calling this per UDF batch is cheap.
+    """
+    key = _file_key(version, root)
+    with _LOCK:
+        scorer = _CACHE.get(key) if key is not None else None
+        if scorer is None:
+            scorer = Scorer(load_artifact(version, root))
+            if key is not None:
+                _CACHE[key] = scorer
+        return scorer
