@@ -20,6 +20,7 @@ import onnxruntime as ort
 
 __all__ = [
     "ParityReport",
+    "as_model_input",
     "check_parity",
     "floor_thresholds_to_float32",
     "floor_to_float32",
@@ -29,12 +30,26 @@ __all__ = [
 ]
 
 ONNX_OPSET = 15
+# LightGBM reads |x| <= 1e-35 (as float32) as exactly zero when it parses an input row
+_LIGHTGBM_ZERO = np.float32(1e-35)
+
+
+def as_model_input(features: np.ndarray) -> np.ndarray:
+    """The float32 matrix onnxruntime gets, with LightGBM's input conventions applied.
+
+    Features are float32 in training and in scoring; values LightGBM treats as zero (|x| at or
+    below 1e-35) are zeroed so a split at LightGBM's zero threshold goes the same way.
+    """
+    x = np.array(features, dtype=np.float32, copy=True, order="C")
+    x[np.abs(x) <= _LIGHTGBM_ZERO] = 0.0
+    return x
 
 
 def floor_to_float32(values: np.ndarray) -> np.ndarray:
     """The largest float32 not above each double (as float64)."""
     values = np.asarray(values, dtype=np.float64)
-    nearest = values.astype(np.float32)
+    with np.errstate(over="ignore"):  # LightGBM's +-DBL_MAX thresholds become +-FLT_MAX
+        nearest = values.astype(np.float32)
     above = nearest.astype(np.float64) > values
     nearest[above] = np.nextafter(nearest[above], np.float32(-np.inf))
     return nearest.astype(np.float64)
@@ -109,6 +124,8 @@ def golden_rows(
         if (feature, threshold) in seen or len(seen) >= max_thresholds:
             continue
         seen.add((feature, threshold))
+        if abs(threshold) > np.finfo(np.float32).max:
+            continue  # a split at +-DBL_MAX only separates NaN; the NaN rows cover it
         nearest = np.float64(np.float32(threshold))
         floor = floor_to_float32(np.array([threshold]))[0]
         above = np.float64(np.nextafter(np.float32(floor), np.float32(np.inf)))
@@ -158,7 +175,7 @@ def onnx_probabilities(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
         model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
     )
     name = session.get_inputs()[0].name
-    return np.asarray(session.run(None, {name: x.astype(np.float32)})[1], dtype=np.float64)[:, 1]
+    return np.asarray(session.run(None, {name: as_model_input(x)})[1], dtype=np.float64)[:, 1]
 
 
 def check_parity(

@@ -17,6 +17,7 @@ import onnxruntime as ort
 
 from leadscore.artifacts import ModelArtifact, ModelError, champion_version, load_artifact
 from leadscore.config import models_dir
+from leadscore.export import as_model_input
 from leadscore.calibration import apply_calibration
 
 __all__ = ["Scorer", "get_scorer", "onnx_session"]
@@ -72,7 +73,7 @@ class Scorer:
 
     def raw_proba(self, features: np.ndarray) -> np.ndarray:
         """Uncalibrated probability of the positive class, as LightGBM would give it."""
-        x = np.ascontiguousarray(features, dtype=np.float32)
+        x = as_model_input(features)
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"expected an (n, {self.n_features}) matrix, got {x.shape}")
         if len(x) == 0:

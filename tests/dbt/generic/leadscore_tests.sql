@@ -1,0 +1,81 @@
+{#- Generic data tests (the project cannot install dbt_utils, so it carries the few it needs). -#}
+
+{% test accepted_range(model, column_name, min_value=none, max_value=none) %}
+    {#- Rows whose value lies outside [min_value, max_value] (NULLs pass). -#}
+    select *
+    from {{ model }}
+    where
+        {{ column_name }} is not null
+        and (
+            false
+            {% if min_value is not none %} or {{ column_name }} < {{ min_value }}{% endif %}
+            {% if max_value is not none %} or {{ column_name }} > {{ max_value }}{% endif %}
+        )
+{% endtest %}
+
+{% test unique_combination(model, combination) %}
+    {#- Key combinations that occur more than once. -#}
+    select
+        {{ combination | join(', ') }},
+        count(*) as occurrences
+    from {{ model }}
+    group by {{ combination | join(', ') }}
+    having count(*) > 1
+{% endtest %}
+
+{% test same_rows_as(model, column_name, to, field) %}
+    {#- Keys present in one model but not the other (one row per lead in both). -#}
+    (
+        select {{ column_name }} as key from {{ model }}
+        except
+        select {{ field }} from {{ to }}
+    )
+    union all
+    (
+        select {{ field }} from {{ to }}
+        except
+        select {{ column_name }} from {{ model }}
+    )
+{% endtest %}
+
+{% test tier_consistent_with_score(model, column_name, score_column='score') %}
+    {#- A lower tier never holds a higher score than a better tier (tiers sorted by name). -#}
+    with ranges as (
+        select
+            {{ column_name }} as tier,
+            min({{ score_column }}) as min_score,
+            max({{ score_column }}) as max_score,
+        from {{ model }}
+        where {{ column_name }} is not null
+        group by {{ column_name }}
+    )
+    select better.tier as better_tier, worse.tier as worse_tier
+    from ranges as better
+    inner join ranges as worse on better.tier < worse.tier
+    where worse.max_score > better.min_score
+{% endtest %}
+
+{% test rejected_share(model, input_name, source_model) %}
+    {#- Warns or fails when too large a share of an input was rejected: the share, in parts per
+        million, is the test's failure count (vars rejected_share_warn / rejected_share_error). -#}
+    {{ config(
+        fail_calc='coalesce(max(rejected_ppm), 0)',
+        warn_if='>' ~ (var('rejected_share_warn') * 1000000) | int,
+        error_if='>' ~ (var('rejected_share_error') * 1000000) | int,
+    ) }}
+    with rejected as (
+        select count(*) as n from {{ model }} where input_name = '{{ input_name }}'
+    ),
+
+    total as (
+        select count(*) as n from {{ source_model }}
+    )
+
+    select
+        '{{ input_name }}' as input_name,
+        rejected.n as rejected_rows,
+        total.n as total_rows,
+        cast(round(1000000 * rejected.n / total.n) as bigint) as rejected_ppm,
+    from rejected, total
+    where total.n > 0 and rejected.n > 0
+{% endtest %}
