@@ -1,0 +1,46 @@
+# The two commands of the README: `make demo` and `make test`. Both work on a fresh machine:
+# they create .venv, install leadscore with its dev tools, then do their job.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LEADS ?= 20000
+export DBT_PROFILES_DIR := $(CURDIR)
+
+.PHONY: install demo data features train scores show test lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+## demo: generate demo data, build features, train, score in the warehouse, show the result
+demo: install data features train scores show
+
+data: install
+	$(BIN)/leadscore generate --leads $(LEADS)
+
+features: install
+	$(BIN)/dbt build --exclude tag:scoring
+
+train: install
+	$(BIN)/python python/train.py
+
+scores: install
+	$(BIN)/dbt build --select tag:scoring
+
+show: install
+	$(BIN)/leadscore show
+
+## test: lint, then every test (dbt data and unit tests run inside the pytest suite)
+test: install lint
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check python tests bench
+
+clean:
+	rm -rf target logs data artifacts published warehouse.duckdb warehouse.duckdb.wal
