@@ -95,3 +95,45 @@
         when {{ probability }} is not null then '{{ var("lowest_tier") }}'
     end
 {%- endmacro %}
+
+{% macro leadscore_display_value(feature) -%}
+    {#- A feature's value as text for a reason: the category itself, or a tidy number. -#}
+    {%- if feature.kind == 'categorical' -%}
+        coalesce({{ feature.name }}, 'missing')
+    {%- else -%}
+        case
+            when {{ feature.name }} is null then 'missing'
+            when cast({{ feature.name }} as double) = round(cast({{ feature.name }} as double))
+                then cast(cast(round(cast({{ feature.name }} as double)) as hugeint) as varchar)
+            else cast(round(cast({{ feature.name }} as double), 2) as varchar)
+        end
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro leadscore_display_values(model) -%}
+    {%- if not model.features -%}cast([] as varchar[]){%- else -%}
+    [
+        {%- for feature in model.features %}
+        {{ leadscore_display_value(feature) }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    ]::varchar[]
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro leadscore_feature_positions(model, fit) -%}
+    {#- 1-based positions of the fit features (attributes, lead age) or of the behaviour ones. -#}
+    {%- set fit_names = leadscore_categorical_features() + leadscore_numeric_features() + ['days_since_created'] -%}
+    {%- set positions = [] -%}
+    {%- for feature in model.features -%}
+        {%- if (feature.name in fit_names) == fit -%}{%- do positions.append(loop.index) -%}{%- endif -%}
+    {%- endfor -%}
+    {{- return(positions) -}}
+{%- endmacro %}
+
+{% macro leadscore_partial_score(contributions, positions) -%}
+    {#- 0-100: the raw model probability from the base value plus only these contributions. -#}
+    cast(round(100 / (1 + exp(-(
+        {{ contributions }}[-1]
+        {%- if positions %} + list_sum(list_select({{ contributions }}, {{ positions }})){% endif %}
+    )))) as integer)
+{%- endmacro %}

@@ -80,14 +80,30 @@ class Workspace:
             )
         return result
 
-    def generate(self, leads: int = 1500, seed: int = 7, end: date = DEMO_END, months: int = 12) -> None:
+    def generate(
+        self, leads: int = 1500, seed: int = 7, end: date = DEMO_END, months: int = 12
+    ) -> None:
         self.run(
-            str(BIN / "leadscore"), "generate", "--leads", str(leads), "--seed", str(seed),
-            "--end", end.isoformat(), "--months", str(months), "--out", str(self.raw),
-            "--truth-out", str(self.truth), "--quiet",
+            str(BIN / "leadscore"),
+            "generate",
+            "--leads",
+            str(leads),
+            "--seed",
+            str(seed),
+            "--end",
+            end.isoformat(),
+            "--months",
+            str(months),
+            "--out",
+            str(self.raw),
+            "--truth-out",
+            str(self.truth),
+            "--quiet",
         )
 
-    def dbt(self, *args: str, as_of: str = DEMO_AS_OF, check: bool = True, vars: str = "") -> subprocess.CompletedProcess[str]:
+    def dbt(
+        self, *args: str, as_of: str = DEMO_AS_OF, check: bool = True, vars: str = ""
+    ) -> subprocess.CompletedProcess[str]:
         extra = f", {vars}" if vars else ""
         return self.run(
             str(BIN / "dbt"), *args, "--vars", f"{{as_of: '{as_of}'{extra}}}", check=check
@@ -95,8 +111,14 @@ class Workspace:
 
     def train(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run(
-            str(BIN / "python"), str(ROOT / "python" / "train.py"), "--min-fold-rows", "20",
-            "--min-data-in-leaf", "10", *args, check=check,
+            str(BIN / "python"),
+            str(ROOT / "python" / "train.py"),
+            "--min-fold-rows",
+            "20",
+            "--min-data-in-leaf",
+            "10",
+            *args,
+            check=check,
         )
 
     def sql(self, query: str, database: Path | None = None) -> list[tuple]:

@@ -22,21 +22,60 @@ def _train(argv: list[str]) -> int:
         "parity gate and publish a new model version.",
     )
     defaults = TrainConfig()
-    parser.add_argument("--warehouse", type=Path, default=defaults.warehouse, help="DuckDB file (default: $LEADSCORE_DB or warehouse.duckdb)")
-    parser.add_argument("--artifacts", type=Path, default=defaults.artifacts, help="artifacts root (default: $LEADSCORE_ARTIFACTS or artifacts)")
-    parser.add_argument("--trees", type=int, default=defaults.num_boost_round, help="maximum boosting rounds (early stopping picks the best)")
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=defaults.warehouse,
+        help="DuckDB file (default: $LEADSCORE_DB or warehouse.duckdb)",
+    )
+    parser.add_argument(
+        "--artifacts",
+        type=Path,
+        default=defaults.artifacts,
+        help="artifacts root (default: $LEADSCORE_ARTIFACTS or artifacts)",
+    )
+    parser.add_argument(
+        "--trees",
+        type=int,
+        default=defaults.num_boost_round,
+        help="maximum boosting rounds (early stopping picks the best)",
+    )
     parser.add_argument("--leaves", type=int, default=defaults.num_leaves, help="leaves per tree")
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     parser.add_argument("--min-data-in-leaf", type=int, default=defaults.min_data_in_leaf)
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--min-fold-rows", type=int, default=defaults.min_fold_rows, help="refuse to train when a fold is smaller")
-    parser.add_argument("--label-window-days", type=int, default=None, help="rebuild lead_training_set with this label window first (runs dbt)")
+    parser.add_argument(
+        "--min-fold-rows",
+        type=int,
+        default=defaults.min_fold_rows,
+        help="refuse to train when a fold is smaller",
+    )
+    parser.add_argument(
+        "--label-window-days",
+        type=int,
+        default=None,
+        help="rebuild lead_training_set with this label window first (runs dbt)",
+    )
     parser.add_argument("--version", default=None, help="version name (default: UTC timestamp)")
-    parser.add_argument("--no-promote", action="store_true", help="publish the version without making it the champion")
-    parser.add_argument("--threads", type=int, default=0, help="LightGBM threads (default: all cores)")
+    parser.add_argument(
+        "--no-promote",
+        action="store_true",
+        help="publish the version without making it the champion",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=0, help="LightGBM threads (default: all cores)"
+    )
     args = parser.parse_args(argv)
     if args.label_window_days is not None:
-        code = _dbt(["build", "--select", "+lead_training_set", "--vars", f"{{label_window_days: {args.label_window_days}}}"])
+        code = _dbt(
+            [
+                "build",
+                "--select",
+                "+lead_training_set",
+                "--vars",
+                f"{{label_window_days: {args.label_window_days}}}",
+            ]
+        )
         if code:
             return code
     config = TrainConfig(
@@ -71,7 +110,9 @@ def _promote(argv: list[str]) -> int:
     )
     parser.add_argument("version", nargs="?", help="version to promote; omit with --list or --sync")
     parser.add_argument("--list", action="store_true", help="list versions and the champion")
-    parser.add_argument("--sync", action="store_true", help="mirror the champion into the warehouse registry")
+    parser.add_argument(
+        "--sync", action="store_true", help="mirror the champion into the warehouse registry"
+    )
     parser.add_argument("--artifacts", type=Path, default=artifacts_dir())
     parser.add_argument("--warehouse", type=Path, default=warehouse_path())
     args = parser.parse_args(argv)

@@ -118,7 +118,12 @@ def golden_rows(
     the same way in LightGBM and in onnxruntime.
     """
     base = np.asarray(base_row, dtype=np.float64)
-    rows: dict[str, list[np.ndarray]] = {"threshold": [], "nan": [], "unseen_category": [], "extreme": []}
+    rows: dict[str, list[np.ndarray]] = {
+        "threshold": [],
+        "nan": [],
+        "unseen_category": [],
+        "extreme": [],
+    }
     seen: set[tuple[int, float]] = set()
     for feature, threshold in split_thresholds(booster):
         if (feature, threshold) in seen or len(seen) >= max_thresholds:
@@ -163,7 +168,9 @@ class ParityReport:
         return all(v <= self.tolerance for v in self.max_abs_diff.values())
 
     def summary(self) -> str:
-        parts = [f"{k}: {self.max_abs_diff[k]:.2e} on {self.rows[k]} rows" for k in self.max_abs_diff]
+        parts = [
+            f"{k}: {self.max_abs_diff[k]:.2e} on {self.rows[k]} rows" for k in self.max_abs_diff
+        ]
         verdict = "passed" if self.passed else "FAILED"
         return f"parity {verdict} (tolerance {self.tolerance:g}): " + "; ".join(parts)
 

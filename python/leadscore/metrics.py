@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
-__all__ = ["expected_calibration_error", "evaluate", "reliability_bins", "top_decile_lift"]
+__all__ = ["evaluate", "expected_calibration_error", "reliability_bins", "top_decile_lift"]
 
 
 def reliability_bins(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
@@ -35,7 +35,10 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
     """Share-weighted mean |observed - predicted| over equal-width bins."""
     n = len(y)
     return float(
-        sum(r["n"] / n * abs(r["observed_rate"] - r["mean_predicted"]) for r in reliability_bins(y, p, bins))
+        sum(
+            r["n"] / n * abs(r["observed_rate"] - r["mean_predicted"])
+            for r in reliability_bins(y, p, bins)
+        )
     )
 
 
@@ -47,7 +50,9 @@ def top_decile_lift(y: np.ndarray, p: np.ndarray) -> float:
     return float(y[top].mean() / base) if base > 0 else float("nan")
 
 
-def evaluate(y: np.ndarray, p: np.ndarray, thresholds: dict[str, float] | None = None) -> dict[str, Any]:
+def evaluate(
+    y: np.ndarray, p: np.ndarray, thresholds: dict[str, float] | None = None
+) -> dict[str, Any]:
     """AUC-ROC, PR-AUC, Brier, log loss, ECE, top-decile lift and precision/recall per threshold."""
     y = np.asarray(y, dtype=np.int64)
     p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)

@@ -81,7 +81,13 @@ def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
 def _reference_rows(version: str, metadata: dict[str, Any]) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     entries = list(metadata["reference"]["features"])
-    entries.append({"name": "__score__", "edges": metadata["reference"]["score_edges"], **metadata["reference"]["score"]})
+    entries.append(
+        {
+            "name": "__score__",
+            "edges": metadata["reference"]["score_edges"],
+            **metadata["reference"]["score"],
+        }
+    )
     for entry in entries:
         edges = entry["edges"]
         for b, share in enumerate(entry["shares"]):
@@ -109,11 +115,22 @@ def record_model(warehouse: Path, metadata: dict[str, Any], path: Path, root: Pa
             f"insert into {SCHEMA}.model_registry values "
             "(?, ?, false, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                version, metadata["created_at"], str(path), metadata["feature_schema_hash"],
-                metadata["training_rows"], metadata["training_data_hash"], m["split"],
-                metadata["calibration"]["method"], test["auc"], test["pr_auc"], test["brier"],
-                test["log_loss"], test["ece"], test["top_decile_lift"],
-                (m.get("rule_based") or {}).get("auc"), m.get("oracle_auc"),
+                version,
+                metadata["created_at"],
+                str(path),
+                metadata["feature_schema_hash"],
+                metadata["training_rows"],
+                metadata["training_data_hash"],
+                m["split"],
+                metadata["calibration"]["method"],
+                test["auc"],
+                test["pr_auc"],
+                test["brier"],
+                test["log_loss"],
+                test["ece"],
+                test["top_decile_lift"],
+                (m.get("rule_based") or {}).get("auc"),
+                m.get("oracle_auc"),
                 json.dumps(m, default=str),
             ],
         )
@@ -146,7 +163,10 @@ def sync_registry(warehouse: Path, root: Path) -> None:
     """Record every version on disk that the registry lacks, and mirror the champion."""
     con = _connect(warehouse)
     try:
-        known = {r[0] for r in con.execute(f"select model_version from {SCHEMA}.model_registry").fetchall()}
+        known = {
+            r[0]
+            for r in con.execute(f"select model_version from {SCHEMA}.model_registry").fetchall()
+        }
     finally:
         con.close()
     for version in list_versions(root):

@@ -16,9 +16,9 @@ import numpy as np
 import onnxruntime as ort
 
 from leadscore.artifacts import ModelArtifact, ModelError, champion_version, load_artifact
+from leadscore.calibration import apply_calibration
 from leadscore.config import models_dir
 from leadscore.export import as_model_input
-from leadscore.calibration import apply_calibration
 
 __all__ = ["Scorer", "get_scorer", "onnx_session"]
 
@@ -58,8 +58,8 @@ class Scorer:
         self._input = self.session.get_inputs()[0].name
         self.n_features = len(artifact.feature_names)
         shape = self.session.get_inputs()[0].shape
-        if len(shape) != 2 or shape[1] not in (None, self.n_features) and not isinstance(
-            shape[1], str
+        if len(shape) != 2 or (
+            shape[1] not in (None, self.n_features) and not isinstance(shape[1], str)
         ):
             raise ModelError(
                 f"{artifact.onnx_path} expects input shape {shape} but metadata.json lists "
@@ -83,7 +83,9 @@ class Scorer:
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Calibrated conversion probability in [0, 1]."""
-        return np.clip(apply_calibration(self.metadata["calibration"], self.raw_proba(features)), 0, 1)
+        return np.clip(
+            apply_calibration(self.metadata["calibration"], self.raw_proba(features)), 0, 1
+        )
 
     @cached_property
     def booster(self) -> Any:
@@ -96,7 +98,12 @@ class Scorer:
         x = np.asarray(features, dtype=np.float32).astype(np.float64)
         if len(x) == 0:
             return np.empty((0, self.n_features + 1))
-        return np.asarray(self.booster.predict(x, pred_contrib=True), dtype=np.float64)
+        # TreeSHAP costs ~1 ms a row, far more than scoring, and DuckDB calls Python UDFs one
+        # batch at a time, so LightGBM may use every core here
+        threads = int(os.environ.get("LEADSCORE_SHAP_THREADS", "0")) or os.cpu_count() or 1
+        return np.asarray(
+            self.booster.predict(x, pred_contrib=True, num_threads=threads), dtype=np.float64
+        )
 
 
 def _file_key(version: str | None, root: Path | None) -> tuple[Any, ...] | None:

@@ -1,4 +1,4 @@
-"""``leadscore show``: the ten highest-scoring open leads, the tiers, and the model's test metrics."""
+"""``leadscore show``: the highest-scoring leads, the tiers, and the model's test metrics."""
 
 from __future__ import annotations
 
@@ -22,7 +22,12 @@ def _published(default: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="leadscore show", description=__doc__)
-    parser.add_argument("--database", type=Path, default=None, help="default: the published mart, else the warehouse")
+    parser.add_argument(
+        "--database",
+        type=Path,
+        default=None,
+        help="default: the published mart, else the warehouse",
+    )
     parser.add_argument("--top", type=int, default=10)
     args = parser.parse_args(argv)
     path = args.database or _published(warehouse_path())
@@ -66,10 +71,11 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 con.sql(
                     """
-                    select model_version, round(test_auc, 4) as auc, round(test_pr_auc, 4) as pr_auc,
-                           round(test_brier, 5) as brier, round(test_ece, 4) as ece,
-                           round(test_top_decile_lift, 2) as top_decile_lift,
-                           round(rule_based_auc, 4) as rule_based_auc, round(oracle_auc, 4) as oracle_auc
+                    select model_version, round(test_auc, 4) as auc,
+                           round(test_pr_auc, 4) as pr_auc, round(test_brier, 5) as brier,
+                           round(test_ece, 4) as ece, round(test_top_decile_lift, 2) as lift_top10,
+                           round(rule_based_auc, 4) as rule_based_auc,
+                           round(oracle_auc, 4) as oracle_auc
                     from leadscore_models.model_registry where is_champion
                     """
                 )

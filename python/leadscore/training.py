@@ -282,7 +282,9 @@ def fit_booster(
     )
 
 
-def choose_calibration(raw: np.ndarray, y: np.ndarray, seed: int) -> tuple[dict[str, Any], dict[str, float]]:
+def choose_calibration(
+    raw: np.ndarray, y: np.ndarray, seed: int
+) -> tuple[dict[str, Any], dict[str, float]]:
     """Fit Platt and isotonic; keep the one with the lower out-of-fold Brier score.
 
     Both are judged by 5-fold cross-validation inside the calibration fold (isotonic would
@@ -329,7 +331,10 @@ def bin_shares(values: np.ndarray, edges: list[float]) -> dict[str, Any]:
     missing = np.isnan(values)
     n = len(values)
     if len(edges) < 2:
-        return {"shares": [float((~missing).sum() / n)] if n else [], "null_share": float(missing.mean()) if n else 0.0}
+        return {
+            "shares": [float((~missing).sum() / n)] if n else [],
+            "null_share": float(missing.mean()) if n else 0.0,
+        }
     inner = np.asarray(edges[1:-1])
     index = np.searchsorted(inner, values[~missing], side="left")
     counts = np.bincount(index, minlength=len(edges) - 1)
@@ -447,8 +452,11 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
     )
 
     vocabularies = build_vocabularies(
-        frame.loc[masks["train"]], y_all[masks["train"]], spec,
-        config.min_category_count, config.max_categories,
+        frame.loc[masks["train"]],
+        y_all[masks["train"]],
+        spec,
+        config.min_category_count,
+        config.max_categories,
     )
     x_all = encode_features(frame, spec, vocabularies)
     x = {name: x_all[masks[name]] for name in FOLDS}
@@ -478,7 +486,9 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
     from leadscore.export import onnx_probabilities
 
     raw = {name: onnx_probabilities(model, x[name]) for name in ("calibration", "test")}
-    calibration, calibration_brier = choose_calibration(raw["calibration"], y["calibration"], config.seed)
+    calibration, calibration_brier = choose_calibration(
+        raw["calibration"], y["calibration"], config.seed
+    )
     log(
         f"calibration: {calibration['method']} (out-of-fold Brier platt "
         f"{calibration_brier['platt']:.5f}, isotonic {calibration_brier['isotonic']:.5f})"
@@ -495,7 +505,9 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
     if "rule_based_score" in frame.columns:
         rule = frame.loc[masks["test"], "rule_based_score"].astype(float).to_numpy()
         metrics["rule_based"] = evaluate(y["test"], (rule - rule.min()) / (np.ptp(rule) or 1.0))
-        metrics["rule_based"] = {k: metrics["rule_based"][k] for k in ("auc", "pr_auc", "top_decile_lift")}
+        metrics["rule_based"] = {
+            k: metrics["rule_based"][k] for k in ("auc", "pr_auc", "top_decile_lift")
+        }
     oracle = oracle_auc(frame, masks["test"])
     if oracle is not None:
         metrics["oracle_auc"] = oracle
@@ -504,11 +516,15 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
     log(
         f"test: AUC {t['auc']:.4f}, PR-AUC {t['pr_auc']:.4f}, Brier {t['brier']:.5f}, "
         f"ECE {t['ece']:.4f}, top-decile lift {t['top_decile_lift']:.2f}"
-        + (f"; rule-based AUC {metrics['rule_based']['auc']:.4f}" if "rule_based" in metrics else "")
+        + (
+            f"; rule-based AUC {metrics['rule_based']['auc']:.4f}"
+            if "rule_based" in metrics
+            else ""
+        )
         + (f"; oracle AUC {oracle:.4f}" if oracle is not None else "")
     )
 
-    sample = x["test"][: 5000].astype(np.float64)  # mean |SHAP| needs no more rows than this
+    sample = x["test"][:5000].astype(np.float64)  # mean |SHAP| needs no more rows than this
     contributions = served.predict(sample, pred_contrib=True)
     importance = [
         {
@@ -548,7 +564,11 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
         "training_rows": len(frame),
         "best_iteration": booster.best_iteration or booster.current_iteration(),
         "params": {k: v for k, v in asdict(config).items() if k not in ("warehouse", "artifacts")},
-        "parity": {"max_abs_diff": parity.max_abs_diff, "rows": parity.rows, "tolerance": parity.tolerance},
+        "parity": {
+            "max_abs_diff": parity.max_abs_diff,
+            "rows": parity.rows,
+            "tolerance": parity.tolerance,
+        },
         "feature_importance": importance,
         "reference": {
             "features": reference_distribution(x["train"], spec, vocabularies),
@@ -581,7 +601,11 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
 
 def metadata_summary(metadata: dict[str, Any]) -> str:
     return json.dumps(
-        {k: metadata["metrics"][k] for k in ("test", "rule_based", "oracle_auc") if k in metadata["metrics"]},
+        {
+            k: metadata["metrics"][k]
+            for k in ("test", "rule_based", "oracle_auc")
+            if k in metadata["metrics"]
+        },
         indent=2,
         default=str,
     )

@@ -32,7 +32,9 @@ from leadscore.scoring import Scorer, get_scorer
 __all__ = ["features_to_matrix", "model_info", "register"]
 
 
-def features_to_matrix(features: pa.Array | pa.ChunkedArray, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+def features_to_matrix(
+    features: pa.Array | pa.ChunkedArray, n_features: int
+) -> tuple[np.ndarray, np.ndarray]:
     """An (n, n_features) float matrix from a list<double> column, and the mask of NULL lists.
 
     NULL elements become NaN; a NULL list becomes a row of NaN (masked).
@@ -114,19 +116,34 @@ def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
         return str(folder.resolve())
 
     connection.create_function(
-        "leadscore_score", score, [varchar, double_list], double,
-        type="arrow", null_handling="special",
+        "leadscore_score",
+        score,
+        [varchar, double_list],
+        double,
+        type="arrow",
+        null_handling="special",
     )
     connection.create_function(
-        "leadscore_contributions", contributions, [varchar, double_list], double_list,
-        type="arrow", null_handling="special",
+        "leadscore_contributions",
+        contributions,
+        [varchar, double_list],
+        double_list,
+        type="arrow",
+        null_handling="special",
     )
     connection.create_function(
-        "leadscore_model_info", info, [varchar], varchar, null_handling="special",
+        "leadscore_model_info",
+        info,
+        [varchar],
+        varchar,
+        null_handling="special",
         side_effects=True,
     )
     connection.create_function(
-        "leadscore_replace_file", replace_file, [varchar, varchar], duckdb.sqltype("BOOLEAN"),
+        "leadscore_replace_file",
+        replace_file,
+        [varchar, varchar],
+        duckdb.sqltype("BOOLEAN"),
         side_effects=True,
     )
     connection.create_function(
