@@ -62,6 +62,10 @@ behaviour as (
         count(*) filter (where event_type = 'email_click' and age_days <= 90)
         / nullif(count(*) filter (where event_type = 'email_sent' and age_days <= 90), 0)
             as email_click_rate_90d,
+        count(*) filter (where event_type = 'email_open')
+        / nullif(count(*) filter (where event_type = 'email_sent'), 0) as email_open_rate_total,
+        count(*) filter (where event_type = 'email_click')
+        / nullif(count(*) filter (where event_type = 'email_sent'), 0) as email_click_rate_total,
         count(*) filter (where event_type = 'unsubscribe') > 0 as has_unsubscribed,
         -- recency and frequency
         min(age_days) filter (where is_activity) as days_since_last_activity,
@@ -135,6 +139,8 @@ feature_rows as (
         coalesce(behaviour.emails_sent_90d, 0) as emails_sent_90d,
         behaviour.email_open_rate_90d,
         behaviour.email_click_rate_90d,
+        behaviour.email_open_rate_total,
+        behaviour.email_click_rate_total,
         coalesce(behaviour.has_unsubscribed, false)::integer as has_unsubscribed,
         behaviour.days_since_last_activity,
         {% for intent in var('intents') -%}
@@ -149,6 +155,24 @@ feature_rows as (
         coalesce(behaviour.sessions_total, 0) as sessions_total,
         coalesce(behaviour.sessions_7d, 0) as sessions_7d,
         coalesce(behaviour.sessions_30d, 0) as sessions_30d,
+        -- the lead's usual pace: sessions per 30 days since it was created (or first seen)
+        30.0 * coalesce(behaviour.sessions_total, 0) / greatest(
+            coalesce(
+                {{ leadscore_days_between('spine.created_at', 'spine.as_of') }},
+                behaviour.days_since_first_touch
+            ),
+            1
+        ) as sessions_per_30d_lifetime,
+        -- recent pace against the usual one: a buying journey shows as a jump
+        (coalesce(behaviour.activities_30d, 0) + 1.0) / (
+            30.0 * coalesce(behaviour.activities_total, 0) / greatest(
+                coalesce(
+                    {{ leadscore_days_between('spine.created_at', 'spine.as_of') }},
+                    behaviour.days_since_first_touch
+                ),
+                30
+            ) + 1.0
+        ) as activity_lift_30d_vs_lifetime,
         behaviour.actions_per_session,
         coalesce(behaviour.max_sessions_in_burst_window, 0) as max_sessions_in_burst_window,
         coalesce(behaviour.has_session_burst, false)::integer as has_session_burst,

@@ -56,6 +56,11 @@ def _train(argv: list[str]) -> int:
         default=None,
         help="rebuild lead_training_set with this label window first (runs dbt)",
     )
+    parser.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="keep the early-stopped model instead of refitting on train + validation",
+    )
     parser.add_argument("--version", default=None, help="version name (default: UTC timestamp)")
     parser.add_argument(
         "--no-promote",
@@ -88,6 +93,7 @@ def _train(argv: list[str]) -> int:
         seed=args.seed,
         min_fold_rows=args.min_fold_rows,
         promote=not args.no_promote,
+        refit=not args.no_refit,
         version=args.version,
         threads=args.threads,
     )

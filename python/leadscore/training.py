@@ -71,9 +71,10 @@ class TrainConfig:
     warehouse: Path = field(default_factory=warehouse_path)
     artifacts: Path = field(default_factory=artifacts_dir)
     num_boost_round: int = 2000
-    num_leaves: int = 31
-    learning_rate: float = 0.05
-    min_data_in_leaf: int = 50
+    num_leaves: int = 7
+    learning_rate: float = 0.1
+    min_data_in_leaf: int = 200
+    refit: bool = True
     early_stopping_rounds: int = 100
     seed: int = 42
     min_fold_rows: int = 100
@@ -161,7 +162,9 @@ def assign_folds(frame: pd.DataFrame, seed: int = 42) -> tuple[pd.Series, str]:
             "label_window_days in dbt_project.yml, then rebuild: dbt build --exclude tag:scoring"
         )
     n = len(cutoffs)
-    k = max(1, round(n * 0.15))
+    # one cutoff each for validation, calibration and test (more for long histories): the
+    # newest cutoffs hold the most leads, and the rest trains
+    k = max(1, n // 10)
     test = cutoffs[n - k :]
     calib = cutoffs[n - 2 * k : n - k]
     valid = cutoffs[n - 3 * k : n - 2 * k]
@@ -229,8 +232,10 @@ def encode_features(
     for feature in spec:
         values = frame[feature["name"]]
         if feature["kind"] == "categorical":
-            codes = pd.Categorical(values, categories=vocabularies[feature["name"]]).codes
-            column = codes.astype(np.float64)
+            # a dict lookup, not pd.Categorical: pandas refuses values outside the categories
+            codes = {value: code for code, value in enumerate(vocabularies[feature["name"]])}
+            column = np.array(values.map(codes), dtype=np.float64)
+            column[np.isnan(column)] = -1.0
             column[values.isna().to_numpy()] = np.nan
         else:
             column = pd.to_numeric(values, errors="coerce").astype(np.float64).to_numpy()
@@ -241,14 +246,7 @@ def encode_features(
 # --------------------------------------------------------------------------- fitting
 
 
-def fit_booster(
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_valid: np.ndarray,
-    y_valid: np.ndarray,
-    names: list[str],
-    config: TrainConfig,
-) -> lgb.Booster:
+def booster_params(config: TrainConfig) -> dict[str, Any]:
     params = {
         "objective": "binary",
         "metric": ["binary_logloss", "auc"],
@@ -267,6 +265,19 @@ def fit_booster(
     }
     if config.threads:
         params["num_threads"] = config.threads
+    return params
+
+
+def fit_booster(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_valid: np.ndarray,
+    y_valid: np.ndarray,
+    names: list[str],
+    config: TrainConfig,
+) -> lgb.Booster:
+    """Boost on the train fold until the validation fold stops improving."""
+    params = booster_params(config)
     train = lgb.Dataset(x_train.astype(np.float64), y_train, feature_name=names, free_raw_data=True)
     valid = lgb.Dataset(x_valid.astype(np.float64), y_valid, reference=train)
     return lgb.train(
@@ -464,8 +475,19 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
 
     log("training LightGBM (early stopping on the validation fold)")
     booster = fit_booster(x["train"], y["train"], x["validation"], y["validation"], names, config)
-    log(f"best iteration {booster.best_iteration}")
-    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
+    best_iteration = booster.best_iteration or booster.current_iteration()
+    log(f"best iteration {best_iteration}")
+    if config.refit:
+        # the validation fold has done its job (choosing the number of trees): learn from it too
+        log("refitting on train + validation with that many trees")
+        both = masks["train"] | masks["validation"]
+        booster = lgb.train(
+            {k: v for k, v in booster_params(config).items() if k != "metric"},
+            lgb.Dataset(x_all[both].astype(np.float64), y_all[both], feature_name=names),
+            num_boost_round=best_iteration,
+        )
+    else:
+        booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best_iteration))
     served = floor_thresholds_to_float32(booster) if config.floor_thresholds else booster
 
     log("exporting to ONNX and checking parity with LightGBM")
@@ -562,7 +584,7 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
         "label_window_days": int(dbt_vars().get("label_window_days", 90)),
         "training_data_hash": _data_hash(frame),
         "training_rows": len(frame),
-        "best_iteration": booster.best_iteration or booster.current_iteration(),
+        "best_iteration": best_iteration,
         "params": {k: v for k, v in asdict(config).items() if k not in ("warehouse", "artifacts")},
         "parity": {
             "max_abs_diff": parity.max_abs_diff,

@@ -4,12 +4,21 @@ with events as (
     select * from {{ source('raw', 'events') }}
 ),
 
-leads as (
+base_leads as (
+    select * from {{ ref('base_raw__leads') }}
+),
+
+usable_leads as (
     select
         lead_id,
         created_at,
-    from {{ ref('base_raw__leads') }}
+    from base_leads
     where reject_reason is null
+),
+
+known_lead_ids as (
+    -- leads in the export, usable or not: an event of a rejected lead says so
+    select distinct lead_id from base_leads where lead_id is not null
 ),
 
 typed as (
@@ -26,7 +35,7 @@ typed as (
         {{ leadscore_clean_text('source') }} as source,
         {{ leadscore_clean_text('value') }} as value_text,
         {{ leadscore_try_double('value') }} as value,
-        {{ leadscore_raw_row_json(source('raw', 'events')) }} as raw_row
+        {{ leadscore_raw_row_json(source('raw', 'events'), exclude=var('pii_columns')) }} as raw_row
     from events
 ),
 
@@ -40,31 +49,48 @@ identified as (
     from typed
 ),
 
+checked as (
+    select
+        identified.*,
+        usable_leads.created_at as lead_created_at,
+        case
+            when identified.lead_id is null then 'missing lead_id'
+            when identified.occurred_at_text is null then 'missing occurred_at'
+            when identified.occurred_at is null then 'unparseable occurred_at'
+            when identified.channel is null or identified.event_type is null
+                then 'missing channel or event_type'
+            when identified.value_text is not null
+                and (identified.value is null or not isfinite(identified.value))
+                then 'non-numeric value'
+            when usable_leads.lead_id is null and known_lead_ids.lead_id is not null
+                then 'its lead was rejected'
+            when usable_leads.lead_id is null then 'unknown lead_id'
+            when identified.occurred_at < usable_leads.created_at then 'before the lead was created'
+            when identified.occurred_at >= {{ leadscore_as_of() }} then 'after as_of'
+        end as row_problem,
+    from identified
+    left join usable_leads on identified.lead_id = usable_leads.lead_id
+    left join known_lead_ids on identified.lead_id = known_lead_ids.lead_id
+),
+
 ranked as (
     select
         *,
-        row_number() over (partition by event_id order by source_row_number) as event_copy_number,
-    from identified
+        -- usable copies first, so a broken copy never pushes out a good one
+        row_number() over (
+            partition by event_id order by row_problem is not null, source_row_number
+        ) as event_copy_number,
+    from checked
 ),
 
-checked as (
+final as (
     select
-        ranked.*,
-        leads.created_at as lead_created_at,
-        case
-            when ranked.lead_id is null then 'missing lead_id'
-            when ranked.occurred_at_text is null then 'missing occurred_at'
-            when ranked.occurred_at is null then 'unparseable occurred_at'
-            when ranked.channel is null or ranked.event_type is null then 'missing channel or event_type'
-            when ranked.value_text is not null and (ranked.value is null or not isfinite(ranked.value))
-                then 'non-numeric value'
-            when leads.lead_id is null then 'unknown lead_id'
-            when ranked.occurred_at < leads.created_at then 'before the lead was created'
-            when ranked.occurred_at >= {{ leadscore_as_of() }} then 'after as_of'
-            when ranked.event_copy_number > 1 then 'duplicate event'
-        end as reject_reason,
+        * exclude (row_problem),
+        coalesce(
+            row_problem,
+            case when event_copy_number > 1 then 'duplicate event' end
+        ) as reject_reason,
     from ranked
-    left join leads on ranked.lead_id = leads.lead_id
 )
 
-select * from checked
+select * from final

@@ -1,4 +1,5 @@
-{#- Every raw lead row, typed, with the reason it cannot be used (NULL when it can). #}
+{#- Every raw lead row, typed, with the reason it cannot be used (NULL when it can).
+    Of several rows with the same lead_id, the first usable one (earliest created_at) is kept. #}
 {%- set pii = var('pii_columns') -%}
 {%- set categorical = var('categorical_attributes') -%}
 {%- set numeric = var('numeric_attributes') -%}
@@ -36,15 +37,6 @@ typed as (
     from leads
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by lead_id order by created_at nulls last, source_row_number
-        ) as lead_copy_number
-    from typed
-),
-
 checked as (
     select
         *,
@@ -64,9 +56,29 @@ checked as (
             {% if var('label_column') -%}
             when label_text is null or label not in (0, 1) then 'label is not 0 or 1'
             {% endif -%}
-            when lead_copy_number > 1 then 'duplicate lead_id'
-        end as reject_reason
+        end as row_problem,
+    from typed
+),
+
+ranked as (
+    select
+        *,
+        -- usable rows first, so a broken copy never pushes out a good one
+        row_number() over (
+            partition by lead_id
+            order by row_problem is not null, created_at nulls last, source_row_number
+        ) as lead_copy_number,
+    from checked
+),
+
+final as (
+    select
+        * exclude (row_problem),
+        coalesce(
+            row_problem,
+            case when lead_copy_number > 1 then 'duplicate lead_id' end
+        ) as reject_reason,
     from ranked
 )
 
-select * from checked
+select * from final
