@@ -324,5 +324,5 @@ def tiny_scored(tmp_path_factory: pytest.TempPathFactory, shared_model: Path) ->
     """
     ws = with_model(Workspace(tmp_path_factory.mktemp("tiny_scored")), shared_model)
     write_tiny_inputs(ws.raw)
-    ws.dbt("build", "--select", "+lead_scores")
+    ws.dbt("build", "--select", "+lead_scores", "--exclude-resource-type", "test", "unit_test")
     return ws

@@ -41,7 +41,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, shared_model: Path) -> Works
     write_csv(ws.raw / "conversions.csv", tiny_conversions(tiny_leads(8)))
     with open(ws.raw / "leads.csv", "a") as handle:  # a row that does not even parse
         handle.write("T999,2026-02-01 10:00:00,malformed.row@tiny-example.com,+1 555 0199\n")
-    ws.dbt("build", "--select", "+lead_scores", "path:models/audit", "+lead_training_set",
+    ws.dbt("build", "--select", "+lead_scores", "+rejected_rows", "+lead_training_set",
            vars=PII_VARS)
     return ws
 

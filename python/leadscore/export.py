@@ -129,7 +129,7 @@ def golden_rows(
         if (feature, threshold) in seen or len(seen) >= max_thresholds:
             continue
         seen.add((feature, threshold))
-        if abs(threshold) > np.finfo(np.float32).max:
+        if abs(threshold) > float(np.finfo(np.float32).max):
             continue  # a split at +-DBL_MAX only separates NaN; the NaN rows cover it
         nearest = np.float64(np.float32(threshold))
         floor = floor_to_float32(np.array([threshold]))[0]

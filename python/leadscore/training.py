@@ -14,6 +14,7 @@ import platform
 import shutil
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -493,8 +494,9 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
     log("exporting to ONNX and checking parity with LightGBM")
     model = to_onnx(served, len(names))
     categorical_index = [j for j, f in enumerate(spec) if f["kind"] == "categorical"]
-    base_row = np.nanmedian(np.where(np.isnan(x["test"]), np.nan, x["test"]), axis=0)
-    base_row = np.where(np.isnan(base_row), 0.0, base_row)
+    with warnings.catch_warnings():  # an all-NULL feature has no median: use 0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        base_row = np.nan_to_num(np.nanmedian(x["test"], axis=0), nan=0.0)
     rows = golden_rows(served, base_row, categorical_index)
     rows["test"] = x["test"]
     parity = check_parity(booster, model, rows, config.parity_tolerance)
