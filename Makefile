@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 LEADS ?= 20000
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: install demo data features train scores show test lint clean
+.PHONY: install demo data features train scores show report test lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ scores: install
 show: install
 	$(BIN)/leadscore show
 
+## report: write reports/leadscore_report.html (calibration, lift, tiers, drift, segments, reasons)
+report: install
+	$(BIN)/leadscore report
+
 ## test: lint, then every test (dbt data and unit tests run inside the pytest suite)
 test: install lint
 	$(BIN)/python -m pytest
@@ -43,4 +47,4 @@ lint: install
 	$(BIN)/ruff check python tests bench
 
 clean:
-	rm -rf target logs data artifacts published warehouse.duckdb warehouse.duckdb.wal
+	rm -rf target logs data artifacts published reports warehouse.duckdb warehouse.duckdb.wal

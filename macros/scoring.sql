@@ -103,8 +103,11 @@
     {%- else -%}
         case
             when {{ feature.name }} is null then 'missing'
+            when not isfinite(cast({{ feature.name }} as double))
+                or abs(cast({{ feature.name }} as double)) >= 1e15
+                then printf('%.4g', cast({{ feature.name }} as double))
             when cast({{ feature.name }} as double) = round(cast({{ feature.name }} as double))
-                then cast(cast(round(cast({{ feature.name }} as double)) as hugeint) as varchar)
+                then cast(cast(round(cast({{ feature.name }} as double)) as bigint) as varchar)
             else cast(round(cast({{ feature.name }} as double), 2) as varchar)
         end
     {%- endif -%}

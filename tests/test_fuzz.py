@@ -11,7 +11,10 @@ import pytest
 from conftest import Workspace, csv_row_count
 
 SEED = 20260601
-BUILD = ("build", "--select", "+lead_scores", "path:models/staging", "path:models/audit")
+BUILD = (
+    "build", "--select", "+lead_scores", "path:models/staging", "path:models/audit",
+    "--exclude-resource-type", "unit_test",
+)
 LENIENT = "rejected_share_error: 1"  # garbage is a large share of tiny files
 INPUTS = ("leads", "events", "conversions")
 TEXT = "abcXYZ019 -_:./@#&%!?éü€ß漢😀\t"

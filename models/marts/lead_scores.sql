@@ -20,6 +20,7 @@ vectors as (
     select
         lead_id,
         as_of,
+        is_converted,
         {{ leadscore_feature_vector(model) }} as feature_vector,
         {{ leadscore_display_values(model) }} as feature_values,
         {{ leadscore_score_status(model) }} as score_status,
@@ -108,6 +109,7 @@ final as (
         scored.as_of,
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as scored_at,
         scored.score_status,
+        scored.is_converted,
     from scored
     left join top_factors on scored.lead_id = top_factors.lead_id
 )

@@ -36,13 +36,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     con = duckdb.connect(str(path), read_only=True)
     try:
-        print(f"Top {args.top} leads ({path}):")
+        print(f"Top {args.top} open leads ({path}):")
         print(
             con.sql(
                 f"""
                 select lead_id, score, tier, round(conversion_probability, 3) as probability,
                        score_status, model_version
-                from lead_scores order by conversion_probability desc, lead_id limit {args.top}
+                from lead_scores where not is_converted
+                order by conversion_probability desc, lead_id limit {args.top}
                 """
             )
         )
