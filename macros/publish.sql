@@ -29,16 +29,18 @@
     {% set folder = run_query("select leadscore_prepare_dir('" ~ leadscore_publish_dir() ~ "')")[0][0] %}
     {% set database_tmp = folder ~ '/.leadscore.duckdb.tmp' %}
     {% do run_query("attach '" ~ database_tmp ~ "' as leadscore_publish") %}
+    {% set written = [] %}
     {% for mart in var('published_marts') %}
         {% set relation = adapter.get_relation(database=target.database, schema=target.schema, identifier=mart) %}
         {% if relation is not none %}
+            {% do written.append(mart) %}
             {% do run_query("create table leadscore_publish." ~ mart ~ " as select * from " ~ relation) %}
             {% do run_query("copy (select * from " ~ relation ~ ") to '" ~ folder ~ "/." ~ mart
                 ~ ".parquet.tmp' (format parquet)") %}
         {% endif %}
     {% endfor %}
     {% do run_query("detach leadscore_publish") %}
-    {% for mart in var('published_marts') %}
+    {% for mart in written %}
         {% do run_query("select leadscore_replace_file('" ~ folder ~ "/." ~ mart ~ ".parquet.tmp', '"
             ~ folder ~ "/" ~ mart ~ ".parquet')") %}
     {% endfor %}

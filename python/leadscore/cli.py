@@ -115,6 +115,13 @@ def _promote(argv: list[str]) -> int:
         "dbt build scores with it.",
     )
     parser.add_argument("version", nargs="?", help="version to promote; omit with --list or --sync")
+    parser.add_argument(
+        "--challenger",
+        action="store_true",
+        help="promote the challenger if champion_challenger_comparison shows it is no worse "
+        "on matured outcomes (AUC and Brier); refuses otherwise unless --force",
+    )
+    parser.add_argument("--force", action="store_true", help="with --challenger: skip the check")
     parser.add_argument("--list", action="store_true", help="list versions and the champion")
     parser.add_argument(
         "--sync", action="store_true", help="mirror the champion into the warehouse registry"
@@ -123,6 +130,12 @@ def _promote(argv: list[str]) -> int:
     parser.add_argument("--warehouse", type=Path, default=warehouse_path())
     args = parser.parse_args(argv)
     root = args.artifacts.resolve()
+    if args.challenger:
+        verdict, version = challenger_verdict(args.warehouse.resolve())
+        print(verdict)
+        if version is None or (not args.force and not verdict.startswith("ok")):
+            return 2
+        args.version = version
     if args.list or not (args.version or args.sync):
         champion = champion_version(root)
         for version in list_versions(root):
@@ -138,6 +151,53 @@ def _promote(argv: list[str]) -> int:
     if args.warehouse.exists():
         sync_registry(args.warehouse.resolve(), root)
     return 0
+
+
+def challenger_verdict(warehouse: Path) -> tuple[str, str | None]:
+    """Read champion_challenger_comparison: should the challenger replace the champion?
+
+    It should when, on the newest snapshot whose outcomes have matured, its AUC is no lower
+    and its Brier score no higher than the champion's on the same leads.
+    """
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error as exc:
+        return f"error: cannot read {warehouse}: {exc}", None
+    try:
+        rows = con.execute(
+            """
+            select challenger_version, as_of, n, champion_auc, challenger_auc,
+                   champion_brier, challenger_brier
+            from champion_challenger_comparison
+            where basis = 'matured'
+            order by as_of desc
+            limit 1
+            """
+        ).fetchall()
+        pair = con.execute(
+            "select challenger_version from champion_challenger_comparison limit 1"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return "error: no champion_challenger_comparison yet. Run: dbt build", None
+    finally:
+        con.close()
+    if not rows:
+        version = pair[0][0] if pair else None
+        return (
+            f"error: no matured outcomes compare the challenger ({version or 'none'}) with the "
+            "champion yet. Wait for them, or promote it explicitly: leadscore promote VERSION",
+            version,
+        )
+    version, as_of, n, champ_auc, chall_auc, champ_brier, chall_brier = rows[0]
+    summary = (
+        f"{n} leads scored at {as_of}: AUC champion {champ_auc:.4f} vs challenger "
+        f"{chall_auc:.4f}, Brier {champ_brier:.5f} vs {chall_brier:.5f}"
+    )
+    if chall_auc >= champ_auc and chall_brier <= champ_brier:
+        return f"ok: challenger {version} is no worse ({summary})", version
+    return f"refused: challenger {version} is worse ({summary}); --force overrides", version
 
 
 def _dbt(argv: list[str]) -> int:
