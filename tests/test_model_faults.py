@@ -142,6 +142,15 @@ def test_an_edited_feature_list_in_metadata_is_refused(artifacts):
     assert "feature list does not match its feature_schema_hash" in error and RETRAIN in error
 
 
+def test_a_missing_lightgbm_model_is_refused_before_scoring(artifacts):
+    """lead_scores explains each score with the LightGBM text model (TreeSHAP): without it the
+    build would stop halfway through scoring, on a LightGBM error that names no fix."""
+    path = only_version(artifacts) / "model.lgbm.txt"
+    path.unlink()
+    error = model_error(artifacts)
+    assert str(path) in error and RETRAIN in error
+
+
 def test_a_corrupt_onnx_file_with_a_matching_checksum_is_refused_by_onnxruntime(artifacts):
     folder = only_version(artifacts)
     (folder / "model.onnx").write_bytes(b"not an onnx model")

@@ -2,7 +2,29 @@
     session (a new session starts after a gap of more than var('session_gap_minutes')).
 
     Every derived column of an event depends only on that event and the events before it, so
-    aggregating the rows with occurred_at < as_of gives point-in-time-correct features. #}
+    aggregating the rows with occurred_at < as_of gives point-in-time-correct features.
+
+    Incremental: every row carries its lead's fingerprint (the lead's events, the taxonomy, the
+    session settings and this model's code), and a run rebuilds only the leads whose fingerprint
+    changed; leads left without events are deleted. `--full-refresh` rebuilds everything. #}
+{{ config(
+    materialized='incremental',
+    unique_key='lead_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    post_hook=(
+        "{% if is_incremental() %}delete from {{ this }} where lead_id not in "
+        "(select lead_id from {{ ref('stg_raw__events') }}){% endif %}"
+    ),
+) }}
+{#- incremental: the table exists with its fingerprints (a table built before they existed is
+    rebuilt whole; on_schema_change adds the column) #}
+{%- set incremental = is_incremental() and 'lead_fingerprint' in (
+    adapter.get_columns_in_relation(this) | map(attribute='name') | list
+) %}
+{%- set settings_hash = local_md5(
+    model.raw_code ~ var('session_gap_minutes') ~ '|' ~ var('burst_window_hours')
+) %}
 
 with events as (
     select * from {{ ref('stg_raw__events') }}
@@ -12,20 +34,66 @@ taxonomy as (
     select * from {{ ref('event_taxonomy') }}
 ),
 
+{% if incremental -%}
+built as (
+    select distinct
+        lead_id,
+        lead_fingerprint,
+    from {{ this }}
+),
+
+{% endif -%}
+lead_fingerprints as (
+    -- everything a lead's rows are computed from (event ids are unique, so xor-ing the row
+    -- hashes loses nothing)
+    select
+        lead_id,
+        hash(
+            '{{ settings_hash }}',
+            (select bit_xor(hash(taxonomy)) from taxonomy),
+            count(*),
+            bit_xor(hash(events))
+        ) as lead_fingerprint,
+    from events
+    group by lead_id
+),
+
+changed_leads as (
+    select lead_fingerprints.*
+    from lead_fingerprints
+    {%- if incremental %}
+    anti join built
+        on
+            lead_fingerprints.lead_id = built.lead_id
+            and lead_fingerprints.lead_fingerprint = built.lead_fingerprint
+    {%- endif %}
+),
+
+changed_events as (
+    select
+        events.*,
+        changed_leads.lead_fingerprint,
+    from events
+    inner join changed_leads on events.lead_id = changed_leads.lead_id
+),
+
 classified as (
     -- the most specific taxonomy row wins: an exact page_category before the '*' wildcard
     select
-        events.*,
+        changed_events.*,
         coalesce(taxonomy.intent_category, 'unclassified') as intent_category,
         coalesce(taxonomy.intent_weight, 0) as intent_weight,
-    from events
+    from changed_events
     left join taxonomy
         on
-            events.channel = taxonomy.channel
-            and events.event_type = taxonomy.event_type
-            and (taxonomy.page_category = '*' or taxonomy.page_category = events.page_category)
+            changed_events.channel = taxonomy.channel
+            and changed_events.event_type = taxonomy.event_type
+            and (
+                taxonomy.page_category = '*'
+                or taxonomy.page_category = changed_events.page_category
+            )
     qualify row_number() over (
-        partition by events.event_id order by (taxonomy.page_category = '*') nulls last
+        partition by changed_events.event_id order by (taxonomy.page_category = '*') nulls last
     ) = 1
 ),
 
@@ -113,6 +181,7 @@ final as (
         is_download_after_pricing,
         isodow(occurred_at) in (6, 7) as is_weekend,
         isodow(occurred_at) between 1 and 5 and hour(occurred_at) between 9 and 17 as is_business_hours,
+        lead_fingerprint,
     from numbered
 )
 

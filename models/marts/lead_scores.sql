@@ -2,11 +2,38 @@
     warehouse by the leadscore_score UDF (onnxruntime), with the reasons behind it: exact
     TreeSHAP contributions of the same model version (leadscore_contributions). A table, never
     a view: the UDFs exist only on the dbt connection. The build stops before writing anything
-    when no usable model exists or its features do not match lead_features. #}
-{{ config(materialized='table', tags=['scoring'], contract={'enforced': true}) }}
+    when no usable model exists or its features do not match lead_features.
+
+    Incremental: score_fingerprint hashes the lead's lead_fingerprint with the model and the
+    scoring settings; a run scores only the leads whose fingerprint changed or that are new (a
+    kept row keeps the scored_at of the run that scored it) and deletes the leads that left
+    lead_features. Replacing a model version's files in place needs `--full-refresh`. #}
+{{ config(
+    materialized='incremental',
+    unique_key='lead_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    tags=['scoring'],
+    contract={'enforced': true},
+    post_hook=(
+        "{% if is_incremental() %}delete from {{ this }} where lead_id not in "
+        "(select lead_id from {{ ref('lead_features') }}){% endif %}"
+    ),
+) }}
+{#- incremental: the table exists with its fingerprints (a table built before they existed is
+    rebuilt whole; on_schema_change adds the column) #}
+{%- set incremental = is_incremental() and 'score_fingerprint' in (
+    adapter.get_columns_in_relation(this) | map(attribute='name') | list
+) %}
+{%- set code_hash = local_md5(model.raw_code) %}
 {%- set model = leadscore_model() %}
 {%- set names = [] %}
 {%- for feature in model.features %}{% do names.append(feature.name) %}{% endfor %}
+{%- set settings_hash = local_md5(
+    code_hash ~ tojson(model) ~ leadscore_feature_vector(model) ~ leadscore_display_values(model)
+    ~ leadscore_score_status(model) ~ leadscore_tier('p')
+    ~ leadscore_feature_positions(model, true) ~ leadscore_feature_positions(model, false)
+) %}
 
 with lead_features as (
     select * from {{ ref('lead_features') }}
@@ -16,15 +43,45 @@ reason_templates as (
     select * from {{ ref('reason_templates') }}
 ),
 
+{% if incremental -%}
+scored_before as (
+    select * from {{ this }}
+),
+
+{% endif -%}
+fingerprinted as (
+    select
+        *,
+        hash(
+            '{{ settings_hash }}',
+            (select bit_xor(hash(reason_templates)) from reason_templates),
+            lead_fingerprint
+        ) as score_fingerprint,
+    from lead_features
+),
+
+to_score as (
+    -- every lead, or in an incremental run the leads whose features or scoring settings changed
+    select fingerprinted.*
+    from fingerprinted
+    {%- if incremental %}
+    anti join scored_before
+        on
+            fingerprinted.lead_id = scored_before.lead_id
+            and fingerprinted.score_fingerprint = scored_before.score_fingerprint
+    {%- endif %}
+),
+
 vectors as (
     select
         lead_id,
         as_of,
+        score_fingerprint,
         is_converted,
         {{ leadscore_feature_vector(model) }} as feature_vector,
         {{ leadscore_display_values(model) }} as feature_values,
         {{ leadscore_score_status(model) }} as score_status,
-    from lead_features
+    from to_score
 ),
 
 scored as materialized (
@@ -110,6 +167,7 @@ final as (
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as scored_at,
         scored.score_status,
         scored.is_converted,
+        scored.score_fingerprint,
     from scored
     left join top_factors on scored.lead_id = top_factors.lead_id
 )

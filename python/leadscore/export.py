@@ -40,7 +40,8 @@ def as_model_input(features: np.ndarray) -> np.ndarray:
     Features are float32 in training and in scoring; values LightGBM treats as zero (|x| at or
     below 1e-35) are zeroed so a split at LightGBM's zero threshold goes the same way.
     """
-    x = np.array(features, dtype=np.float32, copy=True, order="C")
+    with np.errstate(over="ignore"):  # beyond float32 range is +-inf, as in onnxruntime
+        x = np.array(features, dtype=np.float32, copy=True, order="C")
     x[np.abs(x) <= _LIGHTGBM_ZERO] = 0.0
     return x
 

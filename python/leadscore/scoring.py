@@ -95,7 +95,8 @@ class Scorer:
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
         """Exact TreeSHAP contributions in log-odds, one column per feature plus the base value."""
-        x = np.asarray(features, dtype=np.float32).astype(np.float64)
+        with np.errstate(over="ignore"):  # beyond float32 range is +-inf, as when scoring
+            x = np.asarray(features, dtype=np.float32).astype(np.float64)
         if len(x) == 0:
             return np.empty((0, self.n_features + 1))
         # TreeSHAP costs ~1 ms a row, far more than scoring, and DuckDB calls Python UDFs one
