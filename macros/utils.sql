@@ -25,10 +25,11 @@
 {%- endmacro %}
 
 {% macro leadscore_hash_pii(expression) -%}
-    {#- sha256 of the salted, normalised value; the salt comes from LEADSCORE_PII_SALT. -#}
+    {#- sha256 of the salted, normalised value. The salt (LEADSCORE_PII_SALT) is read at run
+        time by the leadscore plugin, so it never appears in compiled SQL or dbt logs. -#}
     case
         when {{ expression }} is null then null
-        else sha256('{{ env_var("LEADSCORE_PII_SALT", "leadscore-default-salt") | replace("'", "''") }}' || lower(trim(cast({{ expression }} as varchar))))
+        else sha256(leadscore_pii_salt() || lower(trim(cast({{ expression }} as varchar))))
     end
 {%- endmacro %}
 

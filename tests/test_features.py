@@ -113,6 +113,8 @@ def point_in_time(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]
 
 def originals_and_clones(frame: pd.DataFrame, chosen: list[str]) -> tuple[pd.DataFrame, ...]:
     """The chosen leads' rows and their clones' rows, keyed and ordered alike."""
+    # lead_fingerprint hashes a lead's own inputs, its id included: bookkeeping, not a feature
+    frame = frame.drop(columns=["lead_fingerprint"], errors="ignore")
     originals = frame[frame["lead_id"].isin(chosen)]
     clones = frame[frame["lead_id"].isin([clone_id(c) for c in chosen])].assign(
         lead_id=lambda f: f["lead_id"].str.removesuffix("-clone")

@@ -53,8 +53,10 @@ def change_inputs(raw: Path) -> tuple[set[str], set[str], str]:
     """New events for three leads, two new leads (one with events), one lead's job title
     edited, one lead removed, one new conversion. Returns (changed, added, removed) lead ids."""
     leads = read_csv_rows(raw / "leads.csv")
+    converted = {row["lead_id"] for row in read_csv_rows(raw / "conversions.csv")}
     old = [lead for lead in leads if lead["created_at"] < "2026-05-01"]
-    with_events, edited, removed, converting = old[:3], old[3], old[4], old[5]
+    with_events, edited, removed = old[:3], old[3], old[4]
+    converting = next(lead for lead in old[5:] if lead["lead_id"] not in converted)
     append_csv_rows(
         raw / "events.csv",
         [

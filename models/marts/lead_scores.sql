@@ -4,9 +4,9 @@
     a view: the UDFs exist only on the dbt connection. The build stops before writing anything
     when no usable model exists or its features do not match lead_features.
 
-    Incremental: score_fingerprint hashes the lead's lead_fingerprint with the model and the
-    scoring settings; a run scores only the leads whose fingerprint changed or that are new (a
-    kept row keeps the scored_at of the run that scored it) and deletes the leads that left
+    Incremental: score_fingerprint hashes the lead's row of lead_features with the model and
+    the scoring settings; a run scores only the leads whose fingerprint changed or that are new
+    (a kept row keeps the scored_at of the run that scored it) and deletes the leads that left
     lead_features. Replacing a model version's files in place needs `--full-refresh`. #}
 {{ config(
     materialized='incremental',
@@ -55,7 +55,7 @@ fingerprinted as (
         hash(
             '{{ settings_hash }}',
             (select bit_xor(hash(reason_templates)) from reason_templates),
-            lead_fingerprint
+            lead_features
         ) as score_fingerprint,
     from lead_features
 ),

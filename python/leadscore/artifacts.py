@@ -142,6 +142,18 @@ def load_artifact(version: str | None = None, root: Path | None = None) -> Model
             f"{metadata['onnx_sha256'][:12]}...): the file is truncated, corrupted or replaced. "
             "Retrain with python python/train.py, or roll back with: leadscore promote <version>"
         )
+    if not artifact.lightgbm_path.is_file():
+        raise ModelError(
+            f"{artifact.lightgbm_path} is missing (it explains the scores). Retrain with "
+            "python python/train.py, or roll back with: leadscore promote <older version>"
+        )
+    expected = metadata.get("lightgbm_sha256")
+    if expected and file_sha256(artifact.lightgbm_path) != expected:
+        raise ModelError(
+            f"{artifact.lightgbm_path} does not match its metadata (sha256): the file is "
+            "truncated, corrupted or replaced. Retrain with python python/train.py, or roll "
+            "back with: leadscore promote <older version>"
+        )
     if feature_schema_hash(metadata["features"]) != metadata["feature_schema_hash"]:
         raise ModelError(
             f"{meta_path}: feature list does not match its feature_schema_hash. Retrain with "

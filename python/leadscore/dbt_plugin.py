@@ -13,10 +13,13 @@ that says what to do.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
+from dbt_common.exceptions import DbtRuntimeError
 
 from leadscore import udf
 from leadscore.config import artifacts_dir
@@ -28,6 +31,29 @@ class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         configured = plugin_config.get("artifacts_dir")
         self.root = Path(configured).resolve() if configured else artifacts_dir()
+        self._refuse_a_busy_warehouse()
+
+    def _refuse_a_busy_warehouse(self) -> None:
+        """Fail at once, in one readable line, when another process holds the warehouse.
+
+        DuckDB allows one writer per file; without this, dbt prints a long chained traceback.
+        """
+        path = getattr(self.creds, "path", None)
+        if not path or path == ":memory:" or not Path(path).exists():
+            return
+        try:
+            duckdb.connect(path).close()
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            holder = re.search(r"PID (\d+)", str(exc))
+            raise DbtRuntimeError(
+                f"The warehouse {path} is in use by another process"
+                + (f" (PID {holder.group(1)})" if holder else "")
+                + ", most likely another dbt build or a tool holding it open. Nothing was "
+                "changed. Wait for it to finish (or close it), then run again. BI tools should "
+                "read the published marts instead (see README)."
+            ) from None
 
     def configure_connection(self, conn: Any) -> None:
         udf.register(conn, self.root)

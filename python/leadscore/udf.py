@@ -7,6 +7,7 @@
 * ``leadscore_score(version, features DOUBLE[])`` -> calibrated conversion probability;
 * ``leadscore_contributions(version, features DOUBLE[])`` -> TreeSHAP contributions
   (log-odds, one per feature, the base value last);
+* ``leadscore_pii_salt()`` -> the salt for hashing PII (LEADSCORE_PII_SALT, read at run time);
 * ``leadscore_replace_file(source, target)`` and ``leadscore_prepare_dir(path)`` used to
   publish marts atomically.
 
@@ -29,7 +30,10 @@ import pyarrow.compute as pc
 from leadscore.artifacts import ModelError
 from leadscore.scoring import Scorer, get_scorer
 
-__all__ = ["features_to_matrix", "model_info", "register"]
+__all__ = ["DEFAULT_PII_SALT", "features_to_matrix", "model_info", "register"]
+
+#: used when LEADSCORE_PII_SALT is unset (the build warns): set your own salt
+DEFAULT_PII_SALT = "leadscore-default-salt"
 
 
 def features_to_matrix(
@@ -50,6 +54,10 @@ def features_to_matrix(
         raise ValueError(
             f"leadscore_score got a feature list of length {bad}, the model expects {n_features}"
         )
+    if not is_null.any():
+        # the usual batch: the list values are the matrix, row after row, with no copy here
+        flat = features.flatten().to_numpy(zero_copy_only=False)
+        return flat.astype(np.float64, copy=False).reshape(n, n_features), is_null
     matrix = np.full((n, n_features), np.nan, dtype=np.float64)
     if (~is_null).any():
         flat = features.flatten().to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
@@ -104,6 +112,9 @@ def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
     def info(version: str | None) -> str:
         return model_info(version, root)
 
+    def pii_salt() -> str:
+        return os.environ.get("LEADSCORE_PII_SALT", DEFAULT_PII_SALT)
+
     def replace_file(source: str, target: str) -> bool:
         os.replace(source, target)
         return True
@@ -139,6 +150,7 @@ def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
         null_handling="special",
         side_effects=True,
     )
+    connection.create_function("leadscore_pii_salt", pii_salt, [], varchar)
     connection.create_function(
         "leadscore_replace_file",
         replace_file,

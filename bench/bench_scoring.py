@@ -1,0 +1,239 @@
+"""Benchmark scoring: the leadscore_score UDF in DuckDB against raw onnxruntime and LightGBM on
+the same rows, and the full lead_scores mart (probabilities plus TreeSHAP reasons).
+
+    .venv/bin/python bench/bench_scoring.py --scale S      # model trained on S, 100k leads
+    .venv/bin/python bench/bench_scoring.py --scale L      # the S model, 1M leads
+    .venv/bin/python bench/bench_scoring.py --scale tiny   # CI smoke
+
+The feature vectors are built once (the same encoding as macros/scoring.sql), then each repeat
+times, back to back and with the same thread budget: `select leadscore_score(...)` over them
+on a DuckDB connection with leadscore.udf registered; one onnxruntime session.run on the same
+rows as a float32 array; LightGBM Booster.predict on the same array; all at every core and at
+one thread. Also: TreeSHAP per row (leadscore_contributions), the lead_scores mart built by
+dbt (--full-refresh) with its peak memory, and the peak memory of a process that only scores.
+Results: bench/results/scoring_<scale>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from benchlib import (
+    BIN,
+    NO_TESTS,
+    S_ARTIFACTS,
+    Bench,
+    gib,
+    load_average,
+    median,
+    parse_args,
+    run_measured,
+    say,
+    summary,
+    table,
+    timed,
+)
+
+SHAP_SAMPLE_ROWS = 20_000
+
+
+def options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model-from", type=Path, default=None,
+        help="artifacts folder whose champion to use (default for L: the S workspace's)",
+    )
+    parser.add_argument("--mart-repeats", type=int, default=None,
+                        help="full lead_scores builds (default: --repeats)")
+    parser.add_argument("--child-score", nargs=3, metavar=("WAREHOUSE", "ARTIFACTS", "VERSION"),
+                        help=argparse.SUPPRESS)
+
+
+# --------------------------------------------------------------------------- inputs
+def encoded(feature: dict[str, Any]) -> str:
+    """A feature as the model's input, exactly as leadscore_encoded in macros/scoring.sql."""
+    name = feature["name"]
+    if feature["kind"] != "categorical":
+        return f"cast({name} as double)"
+    vocabulary = ", ".join("'" + v.replace("'", "''") + "'" for v in feature["vocabulary"])
+    return (
+        f"case when {name} is null then null else coalesce(nullif(list_position("
+        f"[{vocabulary}]::varchar[], {name}), 0), 0) - 1 end"
+    )
+
+
+def vector_sql(metadata: dict[str, Any]) -> str:
+    return "[" + ", ".join(encoded(f) for f in metadata["features"]) + "]::double[]"
+
+
+def scoring_connection(bench: Bench) -> duckdb.DuckDBPyConnection:
+    """The warehouse (read only) with the leadscore functions, as the dbt plugin sets it up."""
+    from leadscore import udf
+
+    con = duckdb.connect(str(bench.warehouse), read_only=True)
+    udf.register(con, bench.artifacts)
+    return con
+
+
+# --------------------------------------------------------------------------- the contenders
+def udf_seconds(con: duckdb.DuckDBPyConnection, version: str, threads: int) -> float:
+    con.execute(f"set threads = {threads}")
+    return timed(lambda: con.execute(
+        "create or replace temp table udf_scores as "
+        f"select lead_id, leadscore_score('{version}', fv) as p from vectors"
+    ))
+
+
+def child_score(warehouse: str, artifacts: str, version: str) -> None:
+    """Score every lead and keep the result, in a fresh process whose peak memory is measured."""
+    from leadscore import udf
+
+    con = duckdb.connect(warehouse, read_only=True)
+    udf.register(con, Path(artifacts))
+    metadata = udf.get_scorer(version, Path(artifacts)).metadata
+    con.execute(
+        "create temp table scores as select lead_id, "
+        f"leadscore_score('{version}', {vector_sql(metadata)}) as p from lead_features"
+    )
+    print(con.execute("select count(*), avg(p) from scores").fetchone())
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0], options)
+    if args.child_score:
+        child_score(*args.child_score)
+        return
+    bench = Bench.from_args(args)
+    bench.use_env()
+    default_source = S_ARTIFACTS if bench.scale.name == "L" else None
+    version = bench.use_model(args.model_from or default_source)
+    bench.ensure_features()
+    from leadscore.scoring import get_scorer, onnx_session
+    from leadscore.udf import features_to_matrix
+
+    scorer = get_scorer(version, bench.artifacts)
+    import lightgbm as lgb
+
+    booster = lgb.Booster(model_file=str(scorer.artifact.lightgbm_path))
+    cores = os.cpu_count() or 1
+    con = scoring_connection(bench)
+    con.execute(f"create temp table vectors as select lead_id, {vector_sql(scorer.metadata)} as fv "
+                "from lead_features")
+    matrix, _ = features_to_matrix(
+        con.sql("select fv from vectors").to_arrow_table().column("fv"), scorer.n_features
+    )
+    x32 = np.ascontiguousarray(matrix, dtype=np.float32)
+    rows = len(x32)
+    sessions = {t: onnx_session(scorer.artifact.onnx_path, threads=t) for t in {1, cores}}
+    name = sessions[1].get_inputs()[0].name
+    trees = booster.num_trees()
+    say(f"{rows:,} leads, model {version} ({trees} trees, {scorer.n_features} features), "
+        f"{cores} cores; load {load_average():.2f}")
+
+    timings: dict[str, list[float]] = {}
+    loads = []
+    for repeat in range(bench.repeats):
+        loads.append(load_average())
+        for threads in sorted({cores, 1}, reverse=True):
+            session = sessions[threads]
+            for label, fn in (
+                ("udf", lambda t=threads: udf_seconds(con, version, t)),
+                ("onnxruntime", lambda s=session: timed(lambda: s.run(None, {name: x32}))),
+                ("lightgbm", lambda t=threads: timed(lambda: booster.predict(x32, num_threads=t))),
+            ):
+                timings.setdefault(f"{label}_{threads}t", []).append(fn())
+        say(f"repeat {repeat + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in timings.items()))
+    con.execute(f"set threads = {cores}")
+    sample = min(rows, SHAP_SAMPLE_ROWS)
+    shap_seconds = timed(lambda: con.execute(
+        f"select sum(list_sum(leadscore_contributions('{version}', fv))) "
+        f"from (select fv from vectors limit {sample})"
+    ).fetchall())
+    con.close()
+
+    mart_runs = []
+    for _ in range(args.mart_repeats or bench.repeats):
+        mart_runs.append(bench.dbt(
+            "build", "--select", "reason_templates", "lead_scores", "--full-refresh", *NO_TESTS
+        ))
+        say(f"lead_scores mart: {mart_runs[-1].models['lead_scores']:.1f}s, "
+            f"peak {gib(mart_runs[-1].peak_rss)}")
+    # the UDF scores what the warehouse scores: the same probabilities as lead_scores
+    probe = scoring_connection(bench)
+    probe.execute(f"create temp table udf_scores as select lead_id, "
+                  f"leadscore_score('{version}', {vector_sql(scorer.metadata)}) as p "
+                  "from lead_features")
+    worst = probe.execute(
+        "select max(abs(u.p - s.conversion_probability)), count(*) from udf_scores as u "
+        "inner join lead_scores as s using (lead_id)"
+    ).fetchone()
+    probe.close()
+    child = run_measured(
+        [str(BIN / "python"), __file__, "--child-score", str(bench.warehouse),
+         str(bench.artifacts), version],
+        bench.env(), "score only",
+    )
+
+    m = {k: median(v) for k, v in timings.items()}
+    f = bench.figures
+    f.update(
+        rows=rows,
+        model_version=version,
+        trees=trees,
+        features=scorer.n_features,
+        cores=cores,
+        load_average_1m=loads,
+        seconds={k: summary(v) for k, v in timings.items()},
+        rows_per_second={k: rows / v for k, v in m.items()},
+        udf_vs_mart_max_abs_difference=worst[0],
+        udf_vs_mart_rows=worst[1],
+        shap_ms_per_row=1000 * shap_seconds / sample,
+        shap_sample_rows=sample,
+        mart_seconds=summary([r.models["lead_scores"] for r in mart_runs]),
+        mart_rows_per_second=rows / median([r.models["lead_scores"] for r in mart_runs]),
+        mart_peak_rss_bytes=max(r.peak_rss for r in mart_runs),
+        mart_repeats=len(mart_runs),
+        score_only_process_peak_rss_bytes=child.peak_rss,
+        score_only_process_wall_seconds=child.wall,
+    )
+    for t in sorted({cores, 1}, reverse=True):
+        # throughput ratios: >1 means the UDF scores more rows per second
+        f[f"ratio_udf_to_onnxruntime_{t}t"] = m[f"onnxruntime_{t}t"] / m[f"udf_{t}t"]
+        f[f"ratio_udf_to_lightgbm_{t}t"] = m[f"lightgbm_{t}t"] / m[f"udf_{t}t"]
+    print()
+    print(table(
+        [[k, m[k], rows / m[k]] for k in timings],
+        ["probabilities only (median)", "seconds", "rows/s"],
+    ))
+    print()
+    print(table(
+        [[f"UDF / raw onnxruntime, {t} thread(s)", f[f"ratio_udf_to_onnxruntime_{t}t"], ">= 0.9"]
+         for t in sorted({cores, 1}, reverse=True)]
+        + [[f"UDF / LightGBM predict, {t} thread(s)", f[f"ratio_udf_to_lightgbm_{t}t"], ">= 1.3"]
+           for t in sorted({cores, 1}, reverse=True)],
+        ["throughput ratio", "measured", "target"],
+    ))
+    print()
+    print(table(
+        [
+            ["lead_scores mart (dbt, full refresh)", median([r.models["lead_scores"]
+                                                             for r in mart_runs]),
+             gib(f["mart_peak_rss_bytes"])],
+            [f"TreeSHAP, ms per row ({sample:,} rows)", f["shap_ms_per_row"], ""],
+            ["a process that only scores (UDF)", child.wall, gib(child.peak_rss)],
+        ],
+        ["full mart", "seconds", "peak RSS"],
+    ))
+    print(f"\nUDF vs lead_scores.conversion_probability: max |diff| {worst[0]:.2e} "
+          f"over {worst[1]:,} leads")
+    bench.write("scoring")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
