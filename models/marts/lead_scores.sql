@@ -4,10 +4,11 @@
     a view: the UDFs exist only on the dbt connection. The build stops before writing anything
     when no usable model exists or its features do not match lead_features.
 
-    Incremental: score_fingerprint hashes the lead's row of lead_features with the model and
-    the scoring settings; a run scores only the leads whose fingerprint changed or that are new
-    (a kept row keeps the scored_at of the run that scored it) and deletes the leads that left
-    lead_features. Replacing a model version's files in place needs `--full-refresh`. #}
+    Incremental: score_fingerprint hashes the lead's lead_fingerprint (the inputs of its row of
+    lead_features) with the model and the scoring settings; a run scores only the leads whose
+    fingerprint changed or that are new (a kept row keeps the scored_at of the run that scored
+    it) and deletes the leads that left lead_features. Replacing a model version's files in
+    place needs `--full-refresh`. #}
 {{ config(
     materialized='incremental',
     unique_key='lead_id',
@@ -26,6 +27,10 @@
     adapter.get_columns_in_relation(this) | map(attribute='name') | list
 ) %}
 {%- set code_hash = local_md5(model.raw_code) %}
+{#- a lead_features built before it had fingerprints: the whole row stands in #}
+{%- set features_fingerprint = 'lead_fingerprint' if not execute or 'lead_fingerprint' in (
+    adapter.get_columns_in_relation(ref('lead_features')) | map(attribute='name') | list
+) else 'lead_features' %}
 {%- set model = leadscore_model() %}
 {%- set names = [] %}
 {%- for feature in model.features %}{% do names.append(feature.name) %}{% endfor %}
@@ -55,7 +60,7 @@ fingerprinted as (
         hash(
             '{{ settings_hash }}',
             (select bit_xor(hash(reason_templates)) from reason_templates),
-            lead_features
+            {{ features_fingerprint }}
         ) as score_fingerprint,
     from lead_features
 ),

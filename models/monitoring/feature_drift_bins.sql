@@ -22,8 +22,10 @@ feature_reference as (
 ),
 
 open_leads as (
+    -- the leads a model scores for action: not yet converted. A flat export's training set
+    -- holds every lead (its label is the outcome), so all of them are compared there.
     select * from lead_features
-    where not is_converted
+    {% if not var('label_column') %}where not is_converted{% endif %}
 ),
 
 {% if names -%}
