@@ -36,10 +36,14 @@ taxonomy as (
 
 {% if incremental -%}
 built as (
+    select * from {{ this }}
+),
+
+built_leads as (
     select distinct
         lead_id,
         lead_fingerprint,
-    from {{ this }}
+    from built
 ),
 
 {% endif -%}
@@ -62,10 +66,10 @@ changed_leads as (
     select lead_fingerprints.*
     from lead_fingerprints
     {%- if incremental %}
-    anti join built
+    anti join built_leads
         on
-            lead_fingerprints.lead_id = built.lead_id
-            and lead_fingerprints.lead_fingerprint = built.lead_fingerprint
+            lead_fingerprints.lead_id = built_leads.lead_id
+            and lead_fingerprints.lead_fingerprint = built_leads.lead_fingerprint
     {%- endif %}
 ),
 
@@ -77,24 +81,38 @@ changed_events as (
     inner join changed_leads on events.lead_id = changed_leads.lead_id
 ),
 
+taxonomy_rules as (
+    -- one rule per (channel, event_type, page_category), whatever the seed holds
+    select * from taxonomy
+    qualify row_number() over (partition by channel, event_type, page_category) = 1
+),
+
 classified as (
-    -- the most specific taxonomy row wins: an exact page_category before the '*' wildcard
+    -- the most specific rule wins: an exact page_category before the '*' wildcard (two
+    -- lookups, not a window over every event)
     select
         changed_events.*,
-        coalesce(taxonomy.intent_category, 'unclassified') as intent_category,
-        coalesce(taxonomy.intent_weight, 0) as intent_weight,
+        coalesce(
+            case when exact.page_category is not null then exact.intent_category
+            else wildcard.intent_category end,
+            'unclassified'
+        ) as intent_category,
+        coalesce(
+            case when exact.page_category is not null then exact.intent_weight
+            else wildcard.intent_weight end,
+            0
+        ) as intent_weight,
     from changed_events
-    left join taxonomy
+    left join taxonomy_rules as exact
         on
-            changed_events.channel = taxonomy.channel
-            and changed_events.event_type = taxonomy.event_type
-            and (
-                taxonomy.page_category = '*'
-                or taxonomy.page_category = changed_events.page_category
-            )
-    qualify row_number() over (
-        partition by changed_events.event_id order by (taxonomy.page_category = '*') nulls last
-    ) = 1
+            changed_events.channel = exact.channel
+            and changed_events.event_type = exact.event_type
+            and changed_events.page_category = exact.page_category
+    left join taxonomy_rules as wildcard
+        on
+            changed_events.channel = wildcard.channel
+            and changed_events.event_type = wildcard.event_type
+            and wildcard.page_category = '*'
 ),
 
 flagged as (
