@@ -7,10 +7,11 @@ the same rows, and the full lead_scores mart (probabilities plus TreeSHAP reason
 
 The feature vectors are built once (the same encoding as macros/scoring.sql), then each repeat
 times, back to back and with the same thread budget: `select leadscore_score(...)` over them
-on a DuckDB connection with leadscore.udf registered; one onnxruntime session.run on the same
-rows as a float32 array; LightGBM Booster.predict on the same array; all at every core and at
-one thread. Also: TreeSHAP per row (leadscore_contributions), the lead_scores mart built by
-dbt (--full-refresh) with its peak memory, and the peak memory of a process that only scores.
+on a DuckDB connection with leadscore.udf registered; raw onnxruntime on the same rows as a
+float32 array (split in one part per thread, and in 2,048-row chunks); LightGBM
+Booster.predict on the same array; all at every core and at one thread. Also: TreeSHAP per
+row (leadscore_contributions), the lead_scores mart built by dbt (--full-refresh) with its
+peak memory, and the peak memory of a process that only scores.
 Results: bench/results/scoring_<scale>.json.
 """
 
@@ -31,6 +32,7 @@ from benchlib import (
     NO_TESTS,
     S_ARTIFACTS,
     Bench,
+    Run,
     gib,
     load_average,
     median,
@@ -52,6 +54,10 @@ def options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--mart-repeats", type=int, default=None,
                         help="full lead_scores builds (default: --repeats)")
+    parser.add_argument("--memory-limit", default=None,
+                        help="also build the mart with DuckDB's memory_limit set, e.g. 1.5GB")
+    parser.add_argument("--limited-mart-repeats", type=int, default=1,
+                        help="builds with --memory-limit (default 1)")
     parser.add_argument("--child-score", nargs=3, metavar=("WAREHOUSE", "ARTIFACTS", "VERSION"),
                         help=argparse.SUPPRESS)
 
@@ -84,8 +90,10 @@ def scoring_connection(bench: Bench) -> duckdb.DuckDBPyConnection:
 
 # --------------------------------------------------------------------------- the contenders
 def udf_seconds(con: duckdb.DuckDBPyConnection, version: str, threads: int) -> float:
-    """`select leadscore_score(...)` over every vector, DuckDB running `threads` threads."""
+    """`select leadscore_score(...)` over every vector, with DuckDB and leadscore's scoring pool
+    each held to `threads` threads."""
     con.execute(f"set threads = {threads}")
+    os.environ["LEADSCORE_ORT_THREADS"] = str(threads)
     return timed(lambda: con.execute(
         f"select sum(leadscore_score('{version}', fv)) from vectors"
     ).fetchall())
@@ -101,6 +109,23 @@ def onnxruntime_seconds(session: Any, x32: np.ndarray, threads: int) -> float:
     parts = np.array_split(x32, threads)
     with ThreadPoolExecutor(threads) as pool:
         return timed(lambda: list(pool.map(lambda part: session.run(None, {name: part}), parts)))
+
+
+def onnxruntime_chunked_seconds(session: Any, x32: np.ndarray, threads: int) -> float:
+    """Raw onnxruntime fed as the UDF is fed: 2,048-row chunks (DuckDB's vector size) spread
+    over `threads` threads. Small chunks stay in cache, so this is often faster than one run."""
+    name = session.get_inputs()[0].name
+    chunks = [x32[i:i + 2048] for i in range(0, len(x32), 2048)]
+    with ThreadPoolExecutor(threads) as pool:
+        return timed(lambda: list(pool.map(lambda c: session.run(None, {name: c}), chunks)))
+
+
+def build_mart(bench: Bench) -> Run:
+    run = bench.dbt(
+        "build", "--select", "reason_templates", "lead_scores", "--full-refresh", *NO_TESTS
+    )
+    say(f"lead_scores mart: {run.models['lead_scores']:.1f}s, peak {gib(run.peak_rss)}")
+    return run
 
 
 def child_score(warehouse: str, artifacts: str, version: str) -> None:
@@ -159,6 +184,8 @@ def main() -> None:
             for label, fn in (
                 ("udf", lambda t=threads: udf_seconds(con, version, t)),
                 ("onnxruntime", lambda t=threads: onnxruntime_seconds(session, x32, t)),
+                ("onnxruntime_chunked",
+                 lambda t=threads: onnxruntime_chunked_seconds(session, x32, t)),
                 ("lightgbm", lambda t=threads: timed(lambda: booster.predict(x32, num_threads=t))),
             ):
                 timings.setdefault(f"{label}_{threads}t", []).append(fn())
@@ -175,13 +202,11 @@ def main() -> None:
     ).fetchall())
     con.close()
 
-    mart_runs = []
-    for _ in range(args.mart_repeats or bench.repeats):
-        mart_runs.append(bench.dbt(
-            "build", "--select", "reason_templates", "lead_scores", "--full-refresh", *NO_TESTS
-        ))
-        say(f"lead_scores mart: {mart_runs[-1].models['lead_scores']:.1f}s, "
-            f"peak {gib(mart_runs[-1].peak_rss)}")
+    mart_runs = [build_mart(bench) for _ in range(args.mart_repeats or bench.repeats)]
+    limited_runs = []
+    if args.memory_limit:
+        bench.limit_memory(args.memory_limit)
+        limited_runs = [build_mart(bench) for _ in range(args.limited_mart_repeats)]
     # the UDF scores what the warehouse scores: the same probabilities as lead_scores
     probe = scoring_connection(bench)
     probe.execute(f"create temp table udf_scores as select lead_id, "
@@ -219,6 +244,11 @@ def main() -> None:
         mart_rows_per_second=rows / median([r.models["lead_scores"] for r in mart_runs]),
         mart_peak_rss_bytes=max(r.peak_rss for r in mart_runs),
         mart_repeats=len(mart_runs),
+        memory_limit=args.memory_limit,
+        limited_mart_seconds=(
+            summary([r.models["lead_scores"] for r in limited_runs]) if limited_runs else None
+        ),
+        limited_mart_peak_rss_bytes=max((r.peak_rss for r in limited_runs), default=None),
         score_only_process_peak_rss_bytes=child.peak_rss,
         score_only_process_wall_seconds=child.wall,
     )
@@ -226,6 +256,9 @@ def main() -> None:
         # throughput ratios: >1 means the UDF scores more rows per second
         f[f"ratio_udf_to_onnxruntime_{t}t"] = m[f"onnxruntime_{t}t"] / m[f"udf_{t}t"]
         f[f"ratio_udf_to_lightgbm_{t}t"] = m[f"lightgbm_{t}t"] / m[f"udf_{t}t"]
+        f[f"ratio_udf_to_onnxruntime_chunked_{t}t"] = (
+            m[f"onnxruntime_chunked_{t}t"] / m[f"udf_{t}t"]
+        )
     print()
     print(table(
         [[k, m[k], rows / m[k]] for k in timings],
@@ -235,6 +268,9 @@ def main() -> None:
     print(table(
         [[f"UDF / raw onnxruntime, {t} thread(s)", f[f"ratio_udf_to_onnxruntime_{t}t"], ">= 0.9"]
          for t in sorted({cores, 1}, reverse=True)]
+        + [[f"UDF / raw onnxruntime in 2,048-row chunks, {t} thread(s)",
+            f[f"ratio_udf_to_onnxruntime_chunked_{t}t"], ">= 0.9"]
+           for t in sorted({cores, 1}, reverse=True)]
         + [[f"UDF / LightGBM predict, {t} thread(s)", f[f"ratio_udf_to_lightgbm_{t}t"], ">= 1.3"]
            for t in sorted({cores, 1}, reverse=True)],
         ["throughput ratio", "measured", "target"],
@@ -247,6 +283,11 @@ def main() -> None:
              gib(f["mart_peak_rss_bytes"])],
             [f"TreeSHAP, ms per row ({sample:,} rows)", f["shap_ms_per_row"], ""],
             ["a process that only scores (UDF)", child.wall, gib(child.peak_rss)],
+        ] + [
+            [f"lead_scores mart, memory_limit {args.memory_limit}",
+             median([r.models["lead_scores"] for r in limited_runs]),
+             gib(f["limited_mart_peak_rss_bytes"])]
+            for _ in limited_runs[:1]
         ],
         ["full mart", "seconds", "peak RSS"],
     ))

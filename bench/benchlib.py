@@ -78,6 +78,7 @@ class Bench:
     repeats: int
     results_dir: Path
     figures: dict[str, Any] = field(default_factory=dict)
+    profiles_dir: Path = ROOT
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Bench:
@@ -107,7 +108,7 @@ class Bench:
         env = dict(os.environ)
         env.update(
             {
-                "DBT_PROFILES_DIR": str(ROOT),
+                "DBT_PROFILES_DIR": str(self.profiles_dir),
                 "DBT_TARGET_PATH": str(self.target),
                 "DBT_LOG_PATH": str(self.root / "logs"),
                 "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -119,6 +120,18 @@ class Bench:
             }
         )
         return env
+
+    def limit_memory(self, limit: str) -> None:
+        """Run dbt with DuckDB's memory_limit set (a copy of profiles.yml in the workspace; the
+        default limit is 80% of the machine's memory, which DuckDB uses before spilling)."""
+        import yaml
+
+        profiles = yaml.safe_load((ROOT / "profiles.yml").read_text())
+        for output in profiles["leadscore"]["outputs"].values():
+            output.setdefault("settings", {})["memory_limit"] = limit
+        self.profiles_dir = self.root / "profiles"
+        self.profiles_dir.mkdir(exist_ok=True)
+        (self.profiles_dir / "profiles.yml").write_text(yaml.safe_dump(profiles))
 
     def use_env(self) -> None:
         """Point this process at the workspace too (for in-process DuckDB and leadscore)."""

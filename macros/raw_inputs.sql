@@ -127,7 +127,10 @@
                 {% if path is not none %}
                     {% set origin = path %}
                     {% if path.endswith('.parquet') %}
-                        {% set reader = "read_parquet('" ~ path ~ "')" %}
+                        {#- its row numbers, read in parallel (staging's source_row_number) -#}
+                        {% set reader = "(select * exclude (file_row_number), file_row_number + 1 "
+                            ~ "as leadscore_row_number from read_parquet('" ~ path
+                            ~ "', file_row_number = true))" %}
                     {% else %}
                         {% set csv_path = path %}
                         {% set reader = leadscore_csv_reader(name, path, leadscore_csv_header(name, path)) %}
@@ -265,7 +268,7 @@
     {% endif %}
     {% set present = [] %}
     {% set present_lower = [] %}
-    {% for row in run_query('describe select * from ' ~ reader) %}
+    {% for row in run_query('describe select * from ' ~ reader) if row[0] != 'leadscore_row_number' %}
         {% do present.append(row[0]) %}
         {% do present_lower.append(row[0] | lower) %}
     {% endfor %}

@@ -5,7 +5,7 @@
     {#- The raw row as JSON, without PII columns (matched case-insensitively, as DuckDB matches
         column names), so a rejected row can be inspected safely. -#}
     {%- set columns = adapter.get_columns_in_relation(relation) if execute else [] -%}
-    {%- set excluded = exclude | map('lower') | list -%}
+    {%- set excluded = (exclude | map('lower') | list) + ['leadscore_row_number'] -%}
     {%- set kept = [] -%}
     {%- for column in columns if column.name | lower not in excluded -%}
         {%- do kept.append(adapter.quote(column.name) ~ ' := ' ~ adapter.quote(column.name)) -%}

@@ -24,7 +24,7 @@ def bench_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_bench(script: str, folder: Path) -> dict:
-    name = script.removeprefix("bench_").removesuffix(".py")
+    name = script.removeprefix("bench_").removesuffix(".py").removesuffix("_models")
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / script), "--scale", "tiny",
          "--workdir", str(folder / "ws"), "--results", str(folder / "results")],
@@ -38,6 +38,17 @@ def test_feature_benchmark_compares_pandas_computing_the_same_features(bench_dir
     figures = run_bench("bench_features.py", bench_dir)
     assert figures["pandas_leads_differing_from_lead_features"] == 0
     assert figures["ratio_pipeline_to_floor"] > 0 and figures["ratio_pandas_to_pipeline"] > 0
+
+
+def test_profiler_accounts_for_each_pipeline_model(bench_dir):
+    # runs in the workspace bench_features.py just built
+    figures = run_bench("profile_models.py", bench_dir)
+    assert set(figures["models"]) == {
+        "stg_raw__events", "int_lead_events_sessionized", "lead_features"
+    }
+    for profile in figures["models"].values():
+        assert profile["cpu_seconds"] > 0
+        assert any(op["operator"] == "TABLE_SCAN" for op in profile["operators"])
 
 
 def test_scoring_benchmark_scores_what_the_mart_scores(bench_dir):

@@ -149,3 +149,26 @@ def test_feature_schema_mismatch_fails_naming_the_columns(scored_workspace, tmp_
     assert "python python/train.py" in output
     assert ws.published_files() == published
     assert scores(ws) == in_warehouse
+
+
+def test_scoring_in_parallel_parts_keeps_every_row_in_place(scored_workspace, monkeypatch):
+    """A batch split across scoring threads gives each row exactly its own probability."""
+    from leadscore.scoring import MIN_ROWS_PER_PART, Scorer
+
+    ws = scored_workspace
+    artifact = load_artifact(None, ws.artifacts)
+    features = ws.df("select * from lead_features order by lead_id")
+    vocabularies = {
+        f["name"]: f["vocabulary"] for f in artifact.metadata["features"] if "vocabulary" in f
+    }
+    x = encode_features(features, artifact.metadata["features"], vocabularies)
+    # enough rows for several parts, in an order no part boundary lines up with
+    rows = np.resize(x, (MIN_ROWS_PER_PART * 7 + 13, x.shape[1]))[::-1]
+    scorer = Scorer(artifact)
+    monkeypatch.setenv("LEADSCORE_ORT_THREADS", "1")
+    one_part = scorer.predict_proba(rows)
+    monkeypatch.setenv("LEADSCORE_ORT_THREADS", "4")
+    parts = scorer.predict_proba(rows)
+    np.testing.assert_array_equal(parts, one_part)
+    single_rows = np.concatenate([scorer.predict_proba(rows[i : i + 1]) for i in range(0, 50)])
+    np.testing.assert_array_equal(parts[:50], single_rows)

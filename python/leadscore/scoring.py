@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import cached_property
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +25,28 @@ __all__ = ["Scorer", "get_scorer", "onnx_session"]
 
 _CACHE: dict[tuple[Any, ...], Scorer] = {}
 _LOCK = threading.Lock()
+#: rows below which a batch is scored in one piece (splitting costs more than it gains)
+MIN_ROWS_PER_PART = 256
+
+
+def scoring_threads() -> int:
+    """How many batches may run at once in this process: LEADSCORE_ORT_THREADS, else the cores."""
+    return max(1, int(os.environ.get("LEADSCORE_ORT_THREADS", "0")) or os.cpu_count() or 1)
+
+
+@cache
+def _pool(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(threads, thread_name_prefix="leadscore-onnx")
 
 
 def onnx_session(path: Path, threads: int | None = None) -> ort.InferenceSession:
-    """An onnxruntime session sized so DuckDB's threads and onnxruntime's do not oversubscribe.
+    """An onnxruntime session with one intra-op thread (unless `threads` says otherwise).
 
-    DuckDB already runs one UDF call per worker thread, so each call gets one onnxruntime thread
-    unless LEADSCORE_ORT_THREADS says otherwise.
+    Parallelism comes from running several rows' parts at once (``Scorer.raw_proba``), not from
+    onnxruntime's thread pool: a tree ensemble's pool splits trees and costs more than it gains.
     """
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or int(os.environ.get("LEADSCORE_ORT_THREADS", "1"))
+    options.intra_op_num_threads = threads or 1
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # the converter declares the label output's shape loosely
@@ -78,6 +91,17 @@ class Scorer:
             raise ValueError(f"expected an (n, {self.n_features}) matrix, got {x.shape}")
         if len(x) == 0:
             return np.empty(0, dtype=np.float64)
+        threads = min(scoring_threads(), len(x) // MIN_ROWS_PER_PART)
+        if threads <= 1:
+            return self._run(x)
+        # DuckDB runs one UDF call per worker thread, but only as many as the table has row
+        # groups (122,880 rows each): a 100k-lead table is scored by one call at a time. So each
+        # call splits its rows across one process-wide pool (session.run releases the GIL); the
+        # pool's size bounds the cores in use however many calls DuckDB makes at once.
+        parts = np.array_split(x, threads)
+        return np.concatenate(list(_pool(scoring_threads()).map(self._run, parts)))
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
         outputs = self.session.run(None, {self._input: x})
         return np.asarray(outputs[1], dtype=np.float64)[:, 1]
 

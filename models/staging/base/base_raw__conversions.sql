@@ -2,7 +2,10 @@
     A lead's first usable conversion is kept; its later ones are rejected as duplicates. #}
 
 with conversions as (
-    select * from {{ source('raw', 'conversions') }}
+    select
+        *,
+        {{ leadscore_source_row_number(source('raw', 'conversions')) }} as leadscore_source_row,
+    from {{ source('raw', 'conversions') }}
 ),
 
 base_leads as (
@@ -23,7 +26,7 @@ known_lead_ids as (
 
 typed as (
     select
-        row_number() over () as source_row_number,
+        leadscore_source_row as source_row_number,
         {{ leadscore_clean_text('lead_id') }} as lead_id,
         {{ leadscore_clean_text('converted_at') }} as converted_at_text,
         {{ leadscore_try_timestamp('converted_at') }} as converted_at,

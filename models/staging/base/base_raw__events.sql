@@ -1,7 +1,10 @@
 {#- Every raw event row, typed, with the reason it cannot be used (NULL when it can). #}
 
 with events as (
-    select * from {{ source('raw', 'events') }}
+    select
+        *,
+        {{ leadscore_source_row_number(source('raw', 'events')) }} as leadscore_source_row,
+    from {{ source('raw', 'events') }}
 ),
 
 base_leads as (
@@ -23,7 +26,7 @@ known_lead_ids as (
 
 typed as (
     select
-        row_number() over () as source_row_number,
+        leadscore_source_row as source_row_number,
         {{ leadscore_clean_text('lead_id') }} as lead_id,
         {{ leadscore_clean_text('event_id') }} as event_id_text,
         {{ leadscore_clean_text('occurred_at') }} as occurred_at_text,

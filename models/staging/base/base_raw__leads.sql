@@ -8,12 +8,15 @@
 {%- set numeric = var('numeric_attributes') -%}
 
 with leads as (
-    select * from {{ source('raw', 'leads') }}
+    select
+        *,
+        {{ leadscore_source_row_number(source('raw', 'leads')) }} as leadscore_source_row,
+    from {{ source('raw', 'leads') }}
 ),
 
 typed as (
     select
-        row_number() over () as source_row_number,
+        leadscore_source_row as source_row_number,
         {{ leadscore_clean_text(adapter.quote(var('lead_id_column'))) }} as lead_id,
         {% if var('created_at_column') -%}
         {{ leadscore_clean_text(adapter.quote(var('created_at_column'))) }} as created_at_text,
