@@ -86,30 +86,35 @@ class Scorer:
 
     def raw_proba(self, features: np.ndarray) -> np.ndarray:
         """Uncalibrated probability of the positive class, as LightGBM would give it."""
-        x = as_model_input(features)
-        if x.ndim != 2 or x.shape[1] != self.n_features:
-            raise ValueError(f"expected an (n, {self.n_features}) matrix, got {x.shape}")
-        if len(x) == 0:
-            return np.empty(0, dtype=np.float64)
-        threads = min(scoring_threads(), len(x) // MIN_ROWS_PER_PART)
-        if threads <= 1:
-            return self._run(x)
-        # DuckDB runs one UDF call per worker thread, but only as many as the table has row
-        # groups (122,880 rows each): a 100k-lead table is scored by one call at a time. So each
-        # call splits its rows across one process-wide pool (session.run releases the GIL); the
-        # pool's size bounds the cores in use however many calls DuckDB makes at once.
-        parts = np.array_split(x, threads)
-        return np.concatenate(list(_pool(scoring_threads()).map(self._run, parts)))
-
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        outputs = self.session.run(None, {self._input: x})
-        return np.asarray(outputs[1], dtype=np.float64)[:, 1]
+        return self._in_parts(features, self._raw_part)
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Calibrated conversion probability in [0, 1]."""
-        return np.clip(
-            apply_calibration(self.metadata["calibration"], self.raw_proba(features)), 0, 1
-        )
+        return self._in_parts(features, self._calibrated_part)
+
+    def _in_parts(self, features: np.ndarray, score: Any) -> np.ndarray:
+        features = np.asarray(features)
+        if features.ndim != 2 or features.shape[1] != self.n_features:
+            raise ValueError(f"expected an (n, {self.n_features}) matrix, got {features.shape}")
+        if len(features) == 0:
+            return np.empty(0, dtype=np.float64)
+        threads = min(scoring_threads(), len(features) // MIN_ROWS_PER_PART)
+        if threads <= 1:
+            return score(features)
+        # DuckDB runs one UDF call per worker thread, but only as many as the table has row
+        # groups (122,880 rows each): a 100k-lead table is scored by one call at a time. So each
+        # call splits its rows across one process-wide pool (onnxruntime and numpy release the
+        # GIL); the pool's size bounds the cores in use however many calls DuckDB makes at once.
+        parts = np.array_split(features, threads)
+        return np.concatenate(list(_pool(scoring_threads()).map(score, parts)))
+
+    def _raw_part(self, features: np.ndarray) -> np.ndarray:
+        outputs = self.session.run(None, {self._input: as_model_input(features)})
+        return np.asarray(outputs[1], dtype=np.float64)[:, 1]
+
+    def _calibrated_part(self, features: np.ndarray) -> np.ndarray:
+        raw = self._raw_part(features)
+        return np.clip(apply_calibration(self.metadata["calibration"], raw), 0, 1)
 
     @cached_property
     def booster(self) -> Any:
