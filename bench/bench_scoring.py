@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,42 @@ def onnxruntime_chunked_seconds(session: Any, x32: np.ndarray, threads: int) -> 
         return timed(lambda: list(pool.map(lambda c: session.run(None, {name: c}), chunks)))
 
 
+def udf_breakdown(con: duckdb.DuckDBPyConnection, scorer: Any) -> dict[str, float]:
+    """Where a UDF call's time goes, step by step on one thread, over DuckDB's own 2,048-row
+    batches of the same vectors: DuckDB hands the batch over (scan + Arrow), the list becomes a
+    matrix, LightGBM's input convention (float32), onnxruntime, calibration, back to Arrow."""
+    import pyarrow as pa
+
+    from leadscore.calibration import apply_calibration
+    from leadscore.export import as_model_input
+    from leadscore.udf import features_to_matrix
+
+    steps = dict.fromkeys(
+        ("duckdb_to_arrow", "list_to_matrix", "float32_input", "onnxruntime", "calibration",
+         "to_arrow"), 0.0)
+    start = time.perf_counter()
+    reader = con.execute("select fv from vectors").to_arrow_reader(2048)
+    batches = list(reader)
+    steps["duckdb_to_arrow"] = time.perf_counter() - start
+    name = scorer.session.get_inputs()[0].name
+    for batch in batches:
+        t0 = time.perf_counter()
+        matrix, is_null = features_to_matrix(batch.column(0), scorer.n_features)
+        t1 = time.perf_counter()
+        x = as_model_input(matrix)
+        t2 = time.perf_counter()
+        raw = np.asarray(scorer.session.run(None, {name: x})[1], dtype=np.float64)[:, 1]
+        t3 = time.perf_counter()
+        p = np.clip(apply_calibration(scorer.metadata["calibration"], raw), 0, 1)
+        t4 = time.perf_counter()
+        pa.array(p, mask=is_null, type=pa.float64())
+        t5 = time.perf_counter()
+        spent = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)
+        for step, seconds in zip(list(steps)[1:], spent, strict=True):
+            steps[step] += seconds
+    return steps
+
+
 def build_mart(bench: Bench) -> Run:
     run = bench.dbt(
         "build", "--select", "reason_templates", "lead_scores", "--full-refresh", *NO_TESTS
@@ -194,6 +231,8 @@ def main() -> None:
                 onnxruntime_seconds(intra_op, x32, 1)
             )
         say(f"repeat {repeat + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in timings.items()))
+    con.execute("set threads = 1")
+    breakdown = udf_breakdown(con, scorer)
     con.execute(f"set threads = {cores}")
     sample = min(rows, SHAP_SAMPLE_ROWS)
     shap_seconds = timed(lambda: con.execute(
@@ -236,6 +275,7 @@ def main() -> None:
         load_average_1m=loads,
         seconds={k: summary(v) for k, v in timings.items()},
         rows_per_second={k: rows / v for k, v in m.items()},
+        udf_step_seconds_one_thread=breakdown,
         udf_vs_mart_max_abs_difference=worst[0],
         udf_vs_mart_rows=worst[1],
         shap_ms_per_row=1000 * shap_seconds / sample,
@@ -274,6 +314,12 @@ def main() -> None:
         + [[f"UDF / LightGBM predict, {t} thread(s)", f[f"ratio_udf_to_lightgbm_{t}t"], ">= 1.3"]
            for t in sorted({cores, 1}, reverse=True)],
         ["throughput ratio", "measured", "target"],
+    ))
+    print()
+    total = sum(breakdown.values())
+    print(table(
+        [[step, seconds, f"{seconds / total:.0%}"] for step, seconds in breakdown.items()],
+        ["a UDF call, step by step (one thread, all batches)", "seconds", "share"],
     ))
     print()
     print(table(
