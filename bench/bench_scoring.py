@@ -135,7 +135,7 @@ def udf_breakdown(con: duckdb.DuckDBPyConnection, scorer: Any) -> dict[str, floa
         ("duckdb_to_arrow", "list_to_matrix", "float32_input", "onnxruntime", "calibration",
          "to_arrow"), 0.0)
     start = time.perf_counter()
-    reader = con.execute("select fv from vectors").to_arrow_reader(2048)
+    reader = con.sql("select fv from vectors").to_arrow_reader(2048)
     batches = list(reader)
     steps["duckdb_to_arrow"] = time.perf_counter() - start
     name = scorer.session.get_inputs()[0].name
