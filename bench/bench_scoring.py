@@ -59,7 +59,7 @@ def options(parser: argparse.ArgumentParser) -> None:
                         help="also build the mart with DuckDB's memory_limit set, e.g. 1.5GB")
     parser.add_argument("--limited-mart-repeats", type=int, default=1,
                         help="builds with --memory-limit (default 1)")
-    parser.add_argument("--child-score", nargs=3, metavar=("WAREHOUSE", "ARTIFACTS", "VERSION"),
+    parser.add_argument("--child-score", nargs="+", metavar="WAREHOUSE ARTIFACTS VERSION [LIMIT]",
                         help=argparse.SUPPRESS)
 
 
@@ -165,11 +165,14 @@ def build_mart(bench: Bench) -> Run:
     return run
 
 
-def child_score(warehouse: str, artifacts: str, version: str) -> None:
-    """Score every lead and keep the result, in a fresh process whose peak memory is measured."""
+def child_score(warehouse: str, artifacts: str, version: str, memory_limit: str = "") -> None:
+    """Score every lead and keep the result, in a fresh process whose peak memory is measured
+    (with DuckDB's memory_limit set when one is given)."""
     from leadscore import udf
 
     con = duckdb.connect(warehouse, read_only=True)
+    if memory_limit:
+        con.execute(f"set memory_limit = '{memory_limit}'")
     udf.register(con, Path(artifacts))
     metadata = udf.get_scorer(version, Path(artifacts)).metadata
     con.execute(

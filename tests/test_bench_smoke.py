@@ -58,6 +58,27 @@ def test_scoring_benchmark_scores_what_the_mart_scores(bench_dir):
     assert figures["ratio_udf_to_onnxruntime_1t"] > 0 and figures["mart_peak_rss_bytes"] > 0
 
 
+def test_memory_benchmark_measures_scoring_with_and_without_a_limit(bench_dir):
+    figures = run_bench("bench_memory.py", bench_dir)
+    for setting in ("default", "limited"):
+        assert figures["score_only_peak_rss_bytes"][setting] > 0
+        assert figures["mart_peak_rss_bytes"][setting] > 0
+
+
+def test_peak_memory_is_the_commands_own_not_the_benchmarks(tmp_path):
+    """A benchmark holding a large array must not see it in the peak of a command it runs."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from benchlib import run_measured
+
+    held = bytearray(512 * 2**20)  # 512 MiB, touched
+    held[:: 4096] = b"x" * len(held[:: 4096])
+    run = run_measured(
+        [sys.executable, "-c", "x = bytearray(64 * 2**20)"], {"DBT_LOG_PATH": str(tmp_path)}, "t"
+    )
+    assert 64 * 2**20 < run.peak_rss < 256 * 2**20
+    del held
+
+
 def test_training_benchmark_trains_on_the_sized_training_set(bench_dir):
     figures = run_bench("bench_training.py", bench_dir)
     assert figures["training_rows"] > 0 and figures["test_auc"] is not None
