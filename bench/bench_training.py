@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
+from pathlib import Path
 
 import duckdb
 
@@ -41,10 +42,28 @@ CUTOFFS = {"tiny": None, "S": None, "L": 4}
 def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cutoffs", type=int, default=None,
                         help="var max_training_cutoffs (default: 4 for L, else the project's)")
+    parser.add_argument("--rows", type=int, default=None,
+                        help="train on about this many rows: a sample of whole leads of "
+                        "lead_training_set, in a DuckDB file of its own (reuses the table)")
 
 
-def training_set_shape(bench: Bench) -> tuple[int, int]:
-    con = duckdb.connect(str(bench.warehouse), read_only=True)
+def sample_warehouse(bench: Bench, rows: int, total: int) -> Path:
+    """A DuckDB file holding lead_training_set restricted to a hash sample of its leads."""
+    path = bench.root / "training-sample.duckdb"
+    path.unlink(missing_ok=True)
+    per_mille = max(1, min(1000, round(1000 * rows / total)))
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(f"attach '{bench.warehouse}' as source (read_only)")
+        con.execute("create table lead_training_set as select * from source.lead_training_set "
+                    f"where hash(lead_id) % 1000 < {per_mille} order by as_of, lead_id")
+    finally:
+        con.close()
+    return path
+
+
+def training_set_shape(bench: Bench, warehouse: Path | None = None) -> tuple[int, int]:
+    con = duckdb.connect(str(warehouse or bench.warehouse), read_only=True)
     try:
         return con.execute(
             "select count(*), count(distinct as_of) from lead_training_set"
@@ -59,9 +78,16 @@ def main() -> None:
     bench.ensure_data()
     cutoffs = args.cutoffs or CUTOFFS[bench.scale.name]
     extra = f"max_training_cutoffs: {cutoffs}" if cutoffs else ""
-    say(f"building lead_training_set ({cutoffs or 'default'} cutoffs)")
-    build = bench.dbt("build", "--select", "+lead_training_set", *NO_TESTS, vars=extra)
+    build_seconds = None
+    if not (args.rows and bench.has_table("lead_training_set")):
+        say(f"building lead_training_set ({cutoffs or 'default'} cutoffs)")
+        build = bench.dbt("build", "--select", "+lead_training_set", *NO_TESTS, vars=extra)
+        build_seconds = build.models.get("lead_training_set")
     rows, n_cutoffs = training_set_shape(bench)
+    warehouse = bench.warehouse
+    if args.rows:
+        warehouse = sample_warehouse(bench, args.rows, rows)
+        rows, n_cutoffs = training_set_shape(bench, warehouse)
     say(f"{rows:,} training rows over {n_cutoffs} cutoffs; load {load_average():.2f}")
 
     scratch = bench.root / "training-artifacts"
@@ -71,7 +97,8 @@ def main() -> None:
         loads.append(load_average())
         run = bench.run(
             str(BIN / "python"), str(ROOT / "python" / "train.py"), *bench.scale.train_args,
-            "--artifacts", str(scratch), "--no-promote", "--version", f"bench-{repeat}",
+            "--warehouse", str(warehouse), "--artifacts", str(scratch), "--no-promote",
+            "--version", f"bench-{repeat}",
             label="train",
         )
         runs.append(run)
@@ -86,7 +113,8 @@ def main() -> None:
         training_rows=rows,
         cutoffs=n_cutoffs,
         max_training_cutoffs=cutoffs,
-        training_set_build_seconds=build.models.get("lead_training_set"),
+        training_set_build_seconds=build_seconds,
+        sampled_to_rows=args.rows,
         load_average_1m=loads,
         train_seconds=summary([r.wall for r in runs]),
         train_rows_per_second=rows / median([r.wall for r in runs]),
@@ -98,7 +126,7 @@ def main() -> None:
     print()
     print(table(
         [
-            ["lead_training_set build (dbt)", f["training_set_build_seconds"], ""],
+            ["lead_training_set build (dbt)", f["training_set_build_seconds"] or "reused", ""],
             [f"train.py on {rows:,} rows (median)", f["train_seconds"]["median"],
              gib(f["train_peak_rss_bytes"])],
         ],
@@ -106,7 +134,7 @@ def main() -> None:
     ))
     print(f"\n{f['train_rows_per_second']:,.0f} training rows/s; best iteration "
           f"{f['best_iteration']}; test AUC {f['test_auc']} (oracle {f['oracle_auc']})")
-    bench.write("training")
+    bench.write(f"training_{args.rows}rows" if args.rows else "training")
 
 
 if __name__ == "__main__":
