@@ -89,7 +89,7 @@ vectors as (
     from to_score
 ),
 
-scored as materialized (
+scored as (
     select
         *,
         leadscore_score('{{ model.version }}', feature_vector) as conversion_probability,
@@ -97,84 +97,126 @@ scored as materialized (
     from vectors
 ),
 
+templates as (
+    -- reason text by feature and direction ('any' when one template serves both)
+    select map_from_entries(coalesce(list({'key': feature || '|' || direction, 'value': template}), [])) as by_key
+    from (
+        select
+            feature,
+            direction,
+            min(template) as template,
+        from reason_templates
+        group by feature, direction
+    )
+),
+
 factors as (
+    -- every feature that moved this lead's score, as a list on the lead's own row (no row per
+    -- lead and feature: at a million leads that would be 83M rows to sort)
     select
-        lead_id,
-        unnest({{ leadscore_sql_list(names) }}) as feature,
-        unnest(feature_values) as feature_value,
-        unnest(contributions[1:{{ names | length }}]) as contribution,
+        scored.*,
+        list_transform(
+            list_filter(
+                range(1, {{ names | length }} + 1),
+                lambda i: scored.contributions[i] != 0
+            ),
+            lambda i: {
+                'feature': ({{ leadscore_sql_list(names) }})[i],
+                'value': scored.feature_values[i],
+                'contribution': scored.contributions[i],
+            }
+        ) as moved_by,
     from scored
 ),
 
 strongest as (
-    -- the five strongest pushes up and the five strongest pushes down
+    -- the five strongest pushes up and the five strongest pushes down (ties: by feature name)
     select
-        *,
-        case when contribution > 0 then 'positive' else 'negative' end as direction,
+        * exclude (moved_by),
+        list_transform(
+            list_slice(list_sort(list_transform(
+                list_filter(moved_by, lambda f: f.contribution > 0),
+                lambda f: {'strength': -abs(f.contribution), 'feature': f.feature, 'factor': f}
+            )), 1, 5)
+            || list_slice(list_sort(list_transform(
+                list_filter(moved_by, lambda f: f.contribution < 0),
+                lambda f: {'strength': -abs(f.contribution), 'feature': f.feature, 'factor': f}
+            )), 1, 5),
+            lambda ranked: ranked.factor
+        ) as strongest,
     from factors
-    where contribution != 0
-    qualify row_number() over (
-        partition by lead_id, contribution > 0 order by abs(contribution) desc, feature
-    ) <= 5
 ),
 
 explained as (
     select
-        strongest.*,
-        coalesce(
-            replace(reason_templates.template, '{value}', strongest.feature_value),
-            strongest.feature || ' = ' || strongest.feature_value
-        ) as reason,
+        strongest.* exclude (strongest),
+        list_transform(
+            -- strongest push up first, strongest push down last
+            list_reverse(list_sort(list_transform(
+                strongest.strongest, lambda f: {'contribution': f.contribution, 'feature': f.feature, 'factor': f}
+            ))),
+            lambda ranked: {
+                'feature': ranked.factor.feature,
+                'value': ranked.factor.value,
+                'contribution': ranked.factor.contribution,
+                'reason': coalesce(
+                    replace(
+                        coalesce(
+                            templates.by_key[
+                                ranked.factor.feature || '|'
+                                || case when ranked.factor.contribution > 0 then 'positive' else 'negative' end
+                            ],
+                            templates.by_key[ranked.factor.feature || '|any']
+                        ),
+                        '{value}',
+                        ranked.factor.value
+                    ),
+                    ranked.factor.feature || ' = ' || ranked.factor.value
+                ),
+            }
+        ) as factors,
     from strongest
-    left join reason_templates
-        on
-            strongest.feature = reason_templates.feature
-            and reason_templates.direction in (strongest.direction, 'any')
-    qualify row_number() over (
-        partition by strongest.lead_id, strongest.feature
-        order by reason_templates.direction = 'any'
-    ) = 1
+    cross join templates
 ),
 
 top_factors as (
     select
-        lead_id,
-        to_json(list(
-            {
-                'feature': feature,
-                'value': feature_value,
-                'contribution': round(contribution, 4),
-                'reason': reason,
+        *,
+        coalesce(to_json(list_transform(
+            factors,
+            lambda f: {
+                'feature': f.feature,
+                'value': f.value,
+                'contribution': round(f.contribution, 4),
+                'reason': f.reason,
             }
-            order by contribution desc
-        )) as top_factors,
-        string_agg(reason, '; ' order by contribution desc) filter (where contribution > 0)
-            as top_reasons,
+        )), cast('[]' as json)) as top_factors,
+        nullif(array_to_string(
+            list_transform(list_filter(factors, lambda f: f.contribution > 0), lambda f: f.reason), '; '
+        ), '') as top_reasons,
     from explained
-    group by lead_id
 ),
 
 final as (
     select
-        cast(scored.lead_id as varchar) as lead_id,
-        scored.conversion_probability,
-        cast(round(100 * scored.conversion_probability) as integer) as score,
-        {{ leadscore_tier('scored.conversion_probability') }} as tier,
-        {{ leadscore_partial_score('scored.contributions', leadscore_feature_positions(model, true)) }}
+        cast(top_factors.lead_id as varchar) as lead_id,
+        top_factors.conversion_probability,
+        cast(round(100 * top_factors.conversion_probability) as integer) as score,
+        {{ leadscore_tier('top_factors.conversion_probability') }} as tier,
+        {{ leadscore_partial_score('top_factors.contributions', leadscore_feature_positions(model, true)) }}
             as fit_score,
-        {{ leadscore_partial_score('scored.contributions', leadscore_feature_positions(model, false)) }}
+        {{ leadscore_partial_score('top_factors.contributions', leadscore_feature_positions(model, false)) }}
             as engagement_score,
-        coalesce(top_factors.top_factors, cast('[]' as json)) as top_factors,
+        top_factors.top_factors,
         top_factors.top_reasons,
         '{{ model.version }}' as model_version,
         '{{ model.feature_schema_hash }}' as feature_schema_hash,
-        scored.as_of,
+        top_factors.as_of,
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as scored_at,
-        scored.score_status,
-        scored.is_converted,
-        scored.score_fingerprint,
-    from scored
-    left join top_factors on scored.lead_id = top_factors.lead_id
+        top_factors.score_status,
+        top_factors.is_converted,
+        top_factors.score_fingerprint,
+    from top_factors
 )
 
 select * from final
