@@ -55,10 +55,6 @@ def options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--mart-repeats", type=int, default=None,
                         help="full lead_scores builds (default: --repeats)")
-    parser.add_argument("--memory-limit", default=None,
-                        help="also build the mart with DuckDB's memory_limit set, e.g. 1.5GB")
-    parser.add_argument("--limited-mart-repeats", type=int, default=1,
-                        help="builds with --memory-limit (default 1)")
     parser.add_argument("--child-score", nargs="+", metavar="WAREHOUSE ARTIFACTS VERSION [LIMIT]",
                         help=argparse.SUPPRESS)
 
@@ -245,10 +241,6 @@ def main() -> None:
     con.close()
 
     mart_runs = [build_mart(bench) for _ in range(args.mart_repeats or bench.repeats)]
-    limited_runs = []
-    if args.memory_limit:
-        bench.limit_memory(args.memory_limit)
-        limited_runs = [build_mart(bench) for _ in range(args.limited_mart_repeats)]
     # the UDF scores what the warehouse scores: the same probabilities as lead_scores
     probe = scoring_connection(bench)
     probe.execute(f"create temp table udf_scores as select lead_id, "
@@ -287,11 +279,6 @@ def main() -> None:
         mart_rows_per_second=rows / median([r.models["lead_scores"] for r in mart_runs]),
         mart_peak_rss_bytes=max(r.peak_rss for r in mart_runs),
         mart_repeats=len(mart_runs),
-        memory_limit=args.memory_limit,
-        limited_mart_seconds=(
-            summary([r.models["lead_scores"] for r in limited_runs]) if limited_runs else None
-        ),
-        limited_mart_peak_rss_bytes=max((r.peak_rss for r in limited_runs), default=None),
         score_only_process_peak_rss_bytes=child.peak_rss,
         score_only_process_wall_seconds=child.wall,
     )
@@ -332,11 +319,6 @@ def main() -> None:
              gib(f["mart_peak_rss_bytes"])],
             [f"TreeSHAP, ms per row ({sample:,} rows)", f["shap_ms_per_row"], ""],
             ["a process that only scores (UDF)", child.wall, gib(child.peak_rss)],
-        ] + [
-            [f"lead_scores mart, memory_limit {args.memory_limit}",
-             median([r.models["lead_scores"] for r in limited_runs]),
-             gib(f["limited_mart_peak_rss_bytes"])]
-            for _ in limited_runs[:1]
         ],
         ["full mart", "seconds", "peak RSS"],
     ))
