@@ -42,7 +42,7 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 def onnx_session(path: Path, threads: int | None = None) -> ort.InferenceSession:
     """An onnxruntime session with one intra-op thread (unless `threads` says otherwise).
 
-    Parallelism comes from running several rows' parts at once (``Scorer.raw_proba``), not from
+    Parallelism comes from running several rows' parts at once (``Scorer._in_parts``), not from
     onnxruntime's thread pool: a tree ensemble's pool splits trees and costs more than it gains.
     """
     options = ort.SessionOptions()
