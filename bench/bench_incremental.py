@@ -37,7 +37,9 @@ from benchlib import (
 
 BUILD = ("build", "--select", "+lead_scores", *NO_TESTS)
 # the models an incremental run rebuilds only for changed leads; the rest are full rebuilds
-INCREMENTAL_MODELS = ("int_lead_events_sessionized", "lead_features", "lead_scores")
+INCREMENTAL_MODELS = (
+    "base_raw__events", "int_lead_events_sessionized", "lead_features", "lead_scores"
+)
 
 
 def options(parser: argparse.ArgumentParser) -> None:

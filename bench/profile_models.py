@@ -2,7 +2,7 @@
 operator. The answer to "what bounds it" when a benchmark misses its target.
 
     .venv/bin/python bench/profile_models.py --scale S                  # the feature pipeline
-    .venv/bin/python bench/profile_models.py --scale L stg_raw__events  # one model
+    .venv/bin/python bench/profile_models.py --scale L base_raw__events  # one model
 
 Runs in a benchmark workspace after bench_features.py built it: each model's compiled SQL
 (target/compiled, as the last full build wrote it) is run once more into a temporary table on a
@@ -24,7 +24,7 @@ import duckdb
 
 from benchlib import Bench, load_average, parse_args, say, table
 
-PIPELINE = ("stg_raw__events", "int_lead_events_sessionized", "lead_features")
+PIPELINE = ("base_raw__events", "int_lead_events_sessionized", "lead_features")
 SHOWN_SHARE = 0.03
 
 

@@ -44,7 +44,7 @@ def test_profiler_accounts_for_each_pipeline_model(bench_dir):
     # runs in the workspace bench_features.py just built
     figures = run_bench("profile_models.py", bench_dir)
     assert set(figures["models"]) == {
-        "stg_raw__events", "int_lead_events_sessionized", "lead_features"
+        "base_raw__events", "int_lead_events_sessionized", "lead_features"
     }
     for profile in figures["models"].values():
         assert profile["cpu_seconds"] > 0

@@ -1,61 +1,138 @@
-{#- Every raw event row, typed, with the reason it cannot be used (NULL when it can). #}
+{#- Every raw event row, typed, with the reason it cannot be used (NULL when it can).
 
-with events as (
+    Incremental: every row keeps a key of its raw row (its content and position in the file),
+    the state of its lead that its checks read, and the settings and as_of it was checked with.
+    A run types only the raw rows it has not seen, and re-checks the rows of every event_id
+    that one of those rows, a removed row, a changed lead or a moved as_of touches: which copy
+    of an event is kept depends only on the rows with that event_id, so the table ends up
+    exactly as a full rebuild leaves it. `--full-refresh` rebuilds everything. #}
+{{ config(
+    materialized='incremental',
+    unique_key='event_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    post_hook=(
+        "{% if is_incremental() %}delete from {{ this }} where source_row_number is null"
+        "{% endif %}"
+    ),
+) }}
+{%- set incremental = is_incremental() %}
+{%- set settings_hash = local_md5(
+    model.raw_code ~ '|' ~ tojson(var('null_strings')) ~ '|' ~ tojson(var('pii_columns'))
+) %}
+
+with raw_events as not materialized (
     select
         *,
         {{ leadscore_source_row_number(source('raw', 'events')) }} as leadscore_source_row,
     from {{ source('raw', 'events') }}
 ),
 
+keyed as not materialized (
+    select
+        *,
+        hash(raw_events) as row_key,
+    from raw_events
+),
+
 base_leads as (
     select * from {{ ref('base_raw__leads') }}
 ),
 
-usable_leads as (
+lead_states as (
+    -- what an event's checks read from its lead (usable or not, and since when): a change
+    -- re-checks the lead's events
     select
         lead_id,
-        created_at,
+        bool_or(reject_reason is null) as is_usable,
+        any_value(created_at) filter (where reject_reason is null) as created_at,
     from base_leads
-    where reject_reason is null
+    where lead_id is not null
+    group by lead_id
 ),
 
-known_lead_ids as (
-    -- leads in the export, usable or not: an event of a rejected lead says so
-    select distinct lead_id from base_leads where lead_id is not null
-),
-
-typed as (
+{% if incremental -%}
+built as not materialized (
     select
-        leadscore_source_row as source_row_number,
-        {{ leadscore_clean_text('lead_id') }} as lead_id,
-        {{ leadscore_clean_text('event_id') }} as event_id_text,
-        {{ leadscore_clean_text('occurred_at') }} as occurred_at_text,
-        {{ leadscore_try_timestamp('occurred_at') }} as occurred_at,
-        lower({{ leadscore_clean_text('channel') }}) as channel,
-        lower({{ leadscore_clean_text('event_type') }}) as event_type,
-        lower({{ leadscore_clean_text('page_category') }}) as page_category,
-        {{ leadscore_clean_text('campaign') }} as campaign,
-        {{ leadscore_clean_text('source') }} as source,
-        {{ leadscore_clean_text('value') }} as value_text,
-        {{ leadscore_try_double('value') }} as value,
-        {{ leadscore_raw_row_json(source('raw', 'events'), exclude=var('pii_columns')) }} as raw_row
-    from events
+        source_row_number,
+        row_key,
+        event_id,
+        lead_id,
+        occurred_at,
+        lead_state,
+        settings_hash,
+        checked_as_of,
+    from {{ this }}
+),
+
+row_changes as (
+    -- raw rows not built yet (new or edited), and built rows whose raw row is gone
+    select
+        keyed.leadscore_source_row as new_row_number,
+        built.event_id as removed_event_id,
+    from keyed
+    full outer join built
+        on
+            keyed.leadscore_source_row = built.source_row_number
+            and keyed.row_key = built.row_key
+    where keyed.row_key is null or built.row_key is null
+),
+
+new_rows as (
+    select keyed.*
+    from keyed
+    semi join row_changes on keyed.leadscore_source_row = row_changes.new_row_number
+),
+
+identified_new as (
+    {{ leadscore_identify_raw_events('new_rows') }}
+),
+
+stale_built as not materialized (
+    -- built rows checked against a lead, settings or as_of that have since changed
+    select built.event_id
+    from built
+    left join lead_states on built.lead_id = lead_states.lead_id
+    where
+        built.settings_hash != '{{ settings_hash }}'
+        or built.lead_state != hash(lead_states.is_usable, lead_states.created_at)
+        or (
+            built.occurred_at >= least(built.checked_as_of, {{ leadscore_as_of() }})
+            and built.occurred_at < greatest(built.checked_as_of, {{ leadscore_as_of() }})
+        )
+),
+
+affected_events as (
+    select event_id from identified_new
+    union
+    select removed_event_id from row_changes where removed_event_id is not null
+    union
+    select event_id from stale_built
+),
+
+kept_rows as (
+    -- the built, unchanged rows of the affected events: checked and ranked again
+    select distinct built.source_row_number
+    from built
+    semi join affected_events on built.event_id = affected_events.event_id
+    anti join row_changes on built.source_row_number = row_changes.new_row_number
 ),
 
 identified as (
-    select
-        *,
-        coalesce(
-            event_id_text,
-            md5(concat_ws('|', lead_id, occurred_at_text, channel, event_type, page_category, campaign))
-        ) as event_id,
-    from typed
+    select * from identified_new
+    union all by name
+    {{ leadscore_identify_raw_events('(select keyed.* from keyed semi join kept_rows on keyed.leadscore_source_row = kept_rows.source_row_number)') }}
 ),
+{%- else %}
+identified as (
+    {{ leadscore_identify_raw_events('keyed') }}
+),
+{%- endif %}
 
 checked as (
     select
         identified.*,
-        usable_leads.created_at as lead_created_at,
+        hash(lead_states.is_usable, lead_states.created_at) as lead_state,
         case
             when identified.lead_id is null then 'missing lead_id'
             when identified.occurred_at_text is null then 'missing occurred_at'
@@ -65,15 +142,13 @@ checked as (
             when identified.value_text is not null
                 and (identified.value is null or not isfinite(identified.value))
                 then 'non-numeric value'
-            when usable_leads.lead_id is null and known_lead_ids.lead_id is not null
-                then 'its lead was rejected'
-            when usable_leads.lead_id is null then 'unknown lead_id'
-            when identified.occurred_at < usable_leads.created_at then 'before the lead was created'
+            when not lead_states.is_usable then 'its lead was rejected'
+            when lead_states.lead_id is null then 'unknown lead_id'
+            when identified.occurred_at < lead_states.created_at then 'before the lead was created'
             when identified.occurred_at >= {{ leadscore_as_of() }} then 'after as_of'
         end as row_problem,
     from identified
-    left join usable_leads on identified.lead_id = usable_leads.lead_id
-    left join known_lead_ids on identified.lead_id = known_lead_ids.lead_id
+    left join lead_states on identified.lead_id = lead_states.lead_id
 ),
 
 ranked as (
@@ -88,12 +163,30 @@ ranked as (
 
 final as (
     select
-        * exclude (row_problem),
+        -- what staging, rejected_rows and the next incremental run read
+        * exclude (
+            row_problem, raw_struct, event_id_text, occurred_at_text, value_text,
+            event_copy_number
+        ),
         coalesce(
             row_problem,
             case when event_copy_number > 1 then 'duplicate event' end
         ) as reject_reason,
+        -- the raw row is kept for the rows rejected_rows shows
+        case
+            when row_problem is not null or event_copy_number > 1 then to_json(raw_struct)
+        end as raw_row,
+        '{{ settings_hash }}' as settings_hash,
+        {{ leadscore_as_of() }} as checked_as_of,
     from ranked
+{%- if incremental %}
+    union all by name
+    -- an affected event with no raw row left: a marker row, so the delete+insert removes its
+    -- built rows (the post-hook then deletes the marker)
+    select affected_events.event_id
+    from affected_events
+    anti join ranked on affected_events.event_id = ranked.event_id
+{%- endif %}
 )
 
 select * from final
