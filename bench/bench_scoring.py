@@ -11,7 +11,9 @@ on a DuckDB connection with leadscore.udf registered; raw onnxruntime on the sam
 float32 array (split in one part per thread, and in 2,048-row chunks); LightGBM
 Booster.predict on the same array; all at every core and at one thread. Also: TreeSHAP per
 row (leadscore_contributions), the lead_scores mart built by dbt (--full-refresh) with its
-peak memory, and the peak memory of a process that only scores.
+peak memory, and the peak memory of a process that only scores. When the vectors fill fewer row
+groups than there are cores (DuckDB scans one row group per thread), the UDF is also timed over
+the same vectors stored in 16,384-row row groups: what the row groups, not the UDF, cost.
 Results: bench/results/scoring_<scale>.json.
 """
 
@@ -46,6 +48,8 @@ from benchlib import (
 )
 
 SHAP_SAMPLE_ROWS = 20_000
+ROW_GROUP_ROWS = 122_880  # DuckDB's default
+SPLIT_ROW_GROUP_ROWS = 16_384
 
 
 def options(parser: argparse.ArgumentParser) -> None:
@@ -77,22 +81,36 @@ def vector_sql(metadata: dict[str, Any]) -> str:
 
 
 def scoring_connection(bench: Bench) -> duckdb.DuckDBPyConnection:
-    """The warehouse (read only) with the leadscore functions, as the dbt plugin sets it up."""
+    """The warehouse (attached read only) with the leadscore functions, as the dbt plugin sets
+    it up."""
     from leadscore import udf
 
-    con = duckdb.connect(str(bench.warehouse), read_only=True)
+    con = duckdb.connect()
+    con.execute(f"attach '{bench.warehouse}' as warehouse (read_only)")
+    con.execute("use warehouse")
     udf.register(con, bench.artifacts)
     return con
 
 
+def split_vectors(con: duckdb.DuckDBPyConnection, bench: Bench) -> str:
+    """The vectors again, in a scratch database with small row groups; returns the table."""
+    path = bench.root / "vectors_split.duckdb"
+    path.unlink(missing_ok=True)
+    con.execute(f"attach '{path}' as split (row_group_size {SPLIT_ROW_GROUP_ROWS})")
+    con.execute("create table split.vectors as select * from vectors")
+    return "split.vectors"
+
+
 # --------------------------------------------------------------------------- the contenders
-def udf_seconds(con: duckdb.DuckDBPyConnection, version: str, threads: int) -> float:
+def udf_seconds(
+    con: duckdb.DuckDBPyConnection, version: str, threads: int, vectors: str = "vectors"
+) -> float:
     """`select leadscore_score(...)` over every vector, with DuckDB and leadscore's scoring pool
     each held to `threads` threads."""
     con.execute(f"set threads = {threads}")
     os.environ["LEADSCORE_ORT_THREADS"] = str(threads)
     return timed(lambda: con.execute(
-        f"select sum(leadscore_score('{version}', fv)) from vectors"
+        f"select sum(leadscore_score('{version}', fv)) from {vectors}"
     ).fetchall())
 
 
@@ -206,6 +224,8 @@ def main() -> None:
     # the float32 array the UDF hands onnxruntime (LightGBM's zero rule applied)
     x32 = as_model_input(matrix)
     rows = len(x32)
+    row_groups = -(-rows // ROW_GROUP_ROWS)
+    split = split_vectors(con, bench) if row_groups < cores else None
     session = onnx_session(scorer.artifact.onnx_path, threads=1)
     intra_op = onnx_session(scorer.artifact.onnx_path, threads=cores)
     trees = booster.num_trees()
@@ -229,6 +249,10 @@ def main() -> None:
             timings.setdefault(f"onnxruntime_intra_op_{cores}t", []).append(
                 onnxruntime_seconds(intra_op, x32, 1)
             )
+        if split:
+            timings.setdefault(f"udf_small_row_groups_{cores}t", []).append(
+                udf_seconds(con, version, cores, split)
+            )
         say(f"repeat {repeat + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in timings.items()))
     con.execute("set threads = 1")
     breakdown = udf_breakdown(con, scorer)
@@ -239,6 +263,8 @@ def main() -> None:
         f"from (select fv from vectors limit {sample})"
     ).fetchall())
     con.close()
+    if split:
+        (bench.root / "vectors_split.duckdb").unlink(missing_ok=True)
 
     mart_runs = [build_mart(bench) for _ in range(args.mart_repeats or bench.repeats)]
     # the UDF scores what the warehouse scores: the same probabilities as lead_scores
@@ -262,7 +288,7 @@ def main() -> None:
     f.update(
         rows=rows,
         # DuckDB scans a table one row group (122,880 rows) per thread at a time
-        row_groups=-(-rows // 122_880),
+        row_groups=row_groups,
         model_version=version,
         trees=trees,
         features=scorer.n_features,
@@ -294,6 +320,11 @@ def main() -> None:
         [[k, m[k], rows / m[k]] for k in timings],
         ["probabilities only (median)", "seconds", "rows/s"],
     ))
+    if split:
+        f["split_row_group_rows"] = SPLIT_ROW_GROUP_ROWS
+        f[f"ratio_udf_small_row_groups_to_onnxruntime_{cores}t"] = (
+            m[f"onnxruntime_{cores}t"] / m[f"udf_small_row_groups_{cores}t"]
+        )
     print()
     print(table(
         [[f"UDF / raw onnxruntime, {t} thread(s)", f[f"ratio_udf_to_onnxruntime_{t}t"], ">= 0.9"]
@@ -302,7 +333,10 @@ def main() -> None:
             f[f"ratio_udf_to_onnxruntime_chunked_{t}t"], ">= 0.9"]
            for t in sorted({cores, 1}, reverse=True)]
         + [[f"UDF / LightGBM predict, {t} thread(s)", f[f"ratio_udf_to_lightgbm_{t}t"], ">= 1.3"]
-           for t in sorted({cores, 1}, reverse=True)],
+           for t in sorted({cores, 1}, reverse=True)]
+        + ([[f"UDF over {SPLIT_ROW_GROUP_ROWS:,}-row row groups / raw onnxruntime, {cores} "
+             "thread(s)", f[f"ratio_udf_small_row_groups_to_onnxruntime_{cores}t"], ""]]
+           if split else []),
         ["throughput ratio", "measured", "target"],
     ))
     print()

@@ -1,6 +1,8 @@
 """Probability calibration: Platt scaling and isotonic regression, fitted on a held-out fold.
 
 Calibrators are plain dicts (JSON in metadata.json) so the scorer needs nothing but numpy.
+scikit-learn is imported only to fit: every dbt connection imports this module through the
+scoring functions, and importing scikit-learn there would add seconds to every dbt command.
 """
 
 from __future__ import annotations
@@ -8,8 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 
 __all__ = ["apply_calibration", "fit_isotonic", "fit_platt", "logit"]
 
@@ -23,6 +23,8 @@ def logit(p: np.ndarray) -> np.ndarray:
 
 def fit_platt(raw: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     """Logistic regression on the logit of the raw probability."""
+    from sklearn.linear_model import LogisticRegression
+
     model = LogisticRegression(C=1e6, max_iter=1000)
     model.fit(logit(raw).reshape(-1, 1), y)
     return {"method": "platt", "a": float(model.coef_[0, 0]), "b": float(model.intercept_[0])}
@@ -30,6 +32,8 @@ def fit_platt(raw: np.ndarray, y: np.ndarray) -> dict[str, Any]:
 
 def fit_isotonic(raw: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     """Monotone step function, stored as its breakpoints for np.interp."""
+    from sklearn.isotonic import IsotonicRegression
+
     model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
     model.fit(np.asarray(raw, dtype=np.float64), y)
     return {

@@ -18,6 +18,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from leadscore.model_input import as_model_input
+
 __all__ = [
     "ParityReport",
     "as_model_input",
@@ -30,22 +32,6 @@ __all__ = [
 ]
 
 ONNX_OPSET = 15
-# LightGBM reads |x| <= 1e-35 (as float32) as exactly zero when it parses an input row
-_LIGHTGBM_ZERO = np.float32(1e-35)
-
-
-def as_model_input(features: np.ndarray) -> np.ndarray:
-    """The float32 matrix onnxruntime gets, with LightGBM's input conventions applied.
-
-    Features are float32 in training and in scoring; values LightGBM treats as zero (|x| at or
-    below 1e-35) are zeroed so a split at LightGBM's zero threshold goes the same way.
-    """
-    with np.errstate(over="ignore"):  # beyond float32 range is +-inf, as in onnxruntime
-        x = np.array(features, dtype=np.float32, copy=True, order="C")
-    x[np.abs(x) <= _LIGHTGBM_ZERO] = 0.0
-    return x
-
-
 def floor_to_float32(values: np.ndarray) -> np.ndarray:
     """The largest float32 not above each double (as float64)."""
     values = np.asarray(values, dtype=np.float64)

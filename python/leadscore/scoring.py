@@ -19,7 +19,7 @@ import onnxruntime as ort
 from leadscore.artifacts import ModelArtifact, ModelError, champion_version, load_artifact
 from leadscore.calibration import apply_calibration
 from leadscore.config import models_dir
-from leadscore.export import as_model_input
+from leadscore.model_input import as_model_input
 
 __all__ = ["Scorer", "get_scorer", "onnx_session"]
 

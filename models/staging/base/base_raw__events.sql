@@ -17,6 +17,8 @@
     ),
 ) }}
 {%- set incremental = is_incremental() %}
+{#- rows per block when comparing the raw file with what was built #}
+{%- set block_rows = 2048 %}
 {%- set settings_hash = local_md5(
     model.raw_code ~ '|' ~ tojson(var('null_strings')) ~ '|' ~ tojson(var('pii_columns'))
 ) %}
@@ -65,17 +67,52 @@ built as not materialized (
     from {{ this }}
 ),
 
+raw_blocks as (
+    -- a fingerprint per block of rows in the file: whole blocks that are as built are skipped
+    select
+        leadscore_source_row // {{ block_rows }} as block,
+        count(*) as n_rows,
+        bit_xor(row_key) as block_key,
+    from keyed
+    group by all
+),
+
+built_blocks as (
+    select
+        source_row_number // {{ block_rows }} as block,
+        count(*) as n_rows,
+        bit_xor(row_key) as block_key,
+    from built
+    group by all
+),
+
+first_changed as (
+    -- the first row of the first block that differs (appended rows: the tail of the file)
+    select coalesce(min(block) * {{ block_rows }}, 9223372036854775807) as source_row_number
+    from raw_blocks
+    full outer join built_blocks using (block)
+    where
+        raw_blocks.block_key is distinct from built_blocks.block_key
+        or raw_blocks.n_rows is distinct from built_blocks.n_rows
+),
+
 row_changes as (
     -- raw rows not built yet (new or edited), and built rows whose raw row is gone
     select
-        keyed.leadscore_source_row as new_row_number,
-        built.event_id as removed_event_id,
-    from keyed
-    full outer join built
+        raw_tail.leadscore_source_row as new_row_number,
+        built_tail.event_id as removed_event_id,
+    from (
+        select leadscore_source_row, row_key from keyed
+        where leadscore_source_row >= (select source_row_number from first_changed)
+    ) as raw_tail
+    full outer join (
+        select source_row_number, row_key, event_id from built
+        where source_row_number >= (select source_row_number from first_changed)
+    ) as built_tail
         on
-            keyed.leadscore_source_row = built.source_row_number
-            and keyed.row_key = built.row_key
-    where keyed.row_key is null or built.row_key is null
+            raw_tail.leadscore_source_row = built_tail.source_row_number
+            and raw_tail.row_key = built_tail.row_key
+    where raw_tail.row_key is null or built_tail.row_key is null
 ),
 
 new_rows as (
@@ -88,7 +125,7 @@ identified_new as (
     {{ leadscore_identify_raw_events('new_rows') }}
 ),
 
-stale_built as not materialized (
+stale_built as (
     -- built rows checked against a lead, settings or as_of that have since changed
     select built.event_id
     from built
@@ -112,9 +149,10 @@ affected_events as (
 
 kept_rows as (
     -- the built, unchanged rows of the affected events: checked and ranked again
+    -- (joined from the affected events: as a semi join DuckDB hashed every built row)
     select distinct built.source_row_number
-    from built
-    semi join affected_events on built.event_id = affected_events.event_id
+    from affected_events
+    inner join built on affected_events.event_id = built.event_id
     anti join row_changes on built.source_row_number = row_changes.new_row_number
 ),
 
