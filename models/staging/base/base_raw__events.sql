@@ -5,7 +5,9 @@
     A run types only the raw rows it has not seen, and re-checks the rows of every event_id
     that one of those rows, a removed row, a changed lead or a moved as_of touches: which copy
     of an event is kept depends only on the rows with that event_id, so the table ends up
-    exactly as a full rebuild leaves it. `--full-refresh` rebuilds everything. #}
+    exactly as a full rebuild leaves it. A change of this model's code or of the vars
+    null_strings and pii_columns re-types every row; a change of the typing macros (a leadscore
+    upgrade) needs `--full-refresh`, which rebuilds everything. #}
 {{ config(
     materialized='incremental',
     unique_key='event_id',
