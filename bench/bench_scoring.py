@@ -92,9 +92,13 @@ def scoring_connection(bench: Bench) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def split_vectors_path(bench: Bench) -> Path:
+    return bench.root / "vectors_split.duckdb"
+
+
 def split_vectors(con: duckdb.DuckDBPyConnection, bench: Bench) -> str:
     """The vectors again, in a scratch database with small row groups; returns the table."""
-    path = bench.root / "vectors_split.duckdb"
+    path = split_vectors_path(bench)
     path.unlink(missing_ok=True)
     con.execute(f"attach '{path}' as split (row_group_size {SPLIT_ROW_GROUP_ROWS})")
     con.execute("create table split.vectors as select * from vectors")
@@ -142,7 +146,7 @@ def udf_breakdown(con: duckdb.DuckDBPyConnection, scorer: Any) -> dict[str, floa
     import pyarrow as pa
 
     from leadscore.calibration import apply_calibration
-    from leadscore.export import as_model_input
+    from leadscore.model_input import as_model_input
     from leadscore.udf import features_to_matrix
 
     steps = dict.fromkeys(
@@ -206,7 +210,7 @@ def main() -> None:
     default_source = S_ARTIFACTS if bench.scale.name == "L" else None
     version = bench.use_model(args.model_from or default_source)
     bench.ensure_features()
-    from leadscore.export import as_model_input
+    from leadscore.model_input import as_model_input
     from leadscore.scoring import get_scorer, onnx_session
     from leadscore.udf import features_to_matrix
 
@@ -264,7 +268,7 @@ def main() -> None:
     ).fetchall())
     con.close()
     if split:
-        (bench.root / "vectors_split.duckdb").unlink(missing_ok=True)
+        split_vectors_path(bench).unlink(missing_ok=True)
 
     mart_runs = [build_mart(bench) for _ in range(args.mart_repeats or bench.repeats)]
     # the UDF scores what the warehouse scores: the same probabilities as lead_scores
