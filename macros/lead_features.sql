@@ -117,11 +117,8 @@ feature_rows as (
         spine.lead_id,
         spine.as_of,
         -- fit
-        {% for column in leadscore_categorical_features() -%}
-        spine.{{ column }},
-        {% endfor -%}
-        {% for column in leadscore_numeric_features() -%}
-        spine.{{ column }},
+        {% for column in leadscore_categorical_features() + leadscore_numeric_features() -%}
+        spine.{{ leadscore_ident(column) }},
         {% endfor -%}
         {{ leadscore_days_between('spine.created_at', 'spine.as_of') }} as days_since_created,
         -- behaviour (leads without any event before the cutoff get zero counts)

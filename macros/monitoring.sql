@@ -473,7 +473,7 @@
     select
         *,
         '{{ segment }}' as segment_name,
-        {{ segment }} as segment_value,
+        {{ leadscore_ident(segment) }} as segment_value,
     from {{ relation }}
     {%- endfor %}
 {%- endmacro %}

@@ -13,9 +13,9 @@
             {%- if operator == 'in' -%}
                 {%- set quoted = [] -%}
                 {%- for item in value.split('|') -%}{%- do quoted.append("'" ~ (item | replace("'", "''")) ~ "'") -%}{%- endfor -%}
-                {%- set condition = relation_alias ~ '.' ~ feature ~ ' in (' ~ (quoted | join(', ')) ~ ')' -%}
+                {%- set condition = relation_alias ~ '.' ~ leadscore_ident(feature) ~ ' in (' ~ (quoted | join(', ')) ~ ')' -%}
             {%- elif operator in ('>=', '>', '<=', '<', '=') -%}
-                {%- set condition = relation_alias ~ '.' ~ feature ~ ' ' ~ operator ~ ' ' ~ (value | float) -%}
+                {%- set condition = relation_alias ~ '.' ~ leadscore_ident(feature) ~ ' ' ~ operator ~ ' ' ~ (value | float) -%}
             {%- else -%}
                 {{ exceptions.raise_compiler_error("seeds/rule_based_points.csv: unknown operator '" ~ operator ~ "' (use in, >=, >, <=, < or =)") }}
             {%- endif -%}

@@ -50,11 +50,11 @@
     {#- A categorical feature as its vocabulary code (-1 unknown, NULL missing). -#}
     {%- if feature.kind == 'categorical' -%}
         case
-            when {{ feature.name }} is null then null
-            else coalesce(nullif(list_position({{ leadscore_sql_list(feature.vocabulary) }}, {{ feature.name }}), 0), 0) - 1
+            when {{ leadscore_ident(feature.name) }} is null then null
+            else coalesce(nullif(list_position({{ leadscore_sql_list(feature.vocabulary) }}, {{ leadscore_ident(feature.name) }}), 0), 0) - 1
         end
     {%- else -%}
-        cast({{ feature.name }} as double)
+        cast({{ leadscore_ident(feature.name) }} as double)
     {%- endif -%}
 {%- endmacro %}
 
@@ -69,19 +69,32 @@
 {%- endmacro %}
 
 {% macro leadscore_score_status(model) -%}
-    {#- missing_features: a feature that was never missing in training is NULL;
-        unknown_category: a category outside the model's vocabulary. -#}
+    {#- converted: the lead has already converted (scored, never presented as a prospect);
+        missing_features: a feature that was never missing in training is NULL;
+        unknown_category: a category never seen in training;
+        rare_category: a category seen in training too rarely to get a code of its own (it
+        shares the unknown code). The rare values come from the model's metadata
+        (feature.rare_values); a model without that list reports them as unknown. -#}
     {%- set required = [] -%}
     {%- set categorical = [] -%}
+    {%- set rare = [] -%}
     {%- for feature in model.features -%}
-        {%- if feature.missing_rate_train == 0 -%}{%- do required.append(feature.name ~ ' is null') -%}{%- endif -%}
+        {%- if feature.kind == 'categorical' and feature.rare_values -%}
+            {%- do rare.append('list_contains(' ~ leadscore_sql_list(feature.rare_values) ~ ', ' ~ leadscore_ident(feature.name) ~ ')') -%}
+        {%- endif -%}
+        {%- if feature.missing_rate_train == 0 -%}{%- do required.append(leadscore_ident(feature.name) ~ ' is null') -%}{%- endif -%}
         {%- if feature.kind == 'categorical' -%}
-            {%- do categorical.append('(' ~ feature.name ~ ' is not null and not list_contains(' ~ leadscore_sql_list(feature.vocabulary) ~ ', ' ~ feature.name ~ '))') -%}
+            {%- do categorical.append('(' ~ leadscore_ident(feature.name) ~ ' is not null and not list_contains(' ~ leadscore_sql_list(feature.vocabulary) ~ ', ' ~ leadscore_ident(feature.name) ~ '))') -%}
         {%- endif -%}
     {%- endfor -%}
     case
+        when is_converted then 'converted'
         when {{ required | join(' or ') if required else 'false' }} then 'missing_features'
-        when {{ categorical | join(' or ') if categorical else 'false' }} then 'unknown_category'
+        when {{ categorical | join(' or ') if categorical else 'false' }} then
+            case
+                when {{ rare | join(' or ') if rare else 'false' }} then 'rare_category'
+                else 'unknown_category'
+            end
         else 'ok'
     end
 {%- endmacro %}
@@ -99,16 +112,16 @@
 {% macro leadscore_display_value(feature) -%}
     {#- A feature's value as text for a reason: the category itself, or a tidy number. -#}
     {%- if feature.kind == 'categorical' -%}
-        coalesce({{ feature.name }}, 'missing')
+        coalesce({{ leadscore_ident(feature.name) }}, 'missing')
     {%- else -%}
         case
-            when {{ feature.name }} is null then 'missing'
-            when not isfinite(cast({{ feature.name }} as double))
-                or abs(cast({{ feature.name }} as double)) >= 1e15
-                then printf('%.4g', cast({{ feature.name }} as double))
-            when cast({{ feature.name }} as double) = round(cast({{ feature.name }} as double))
-                then cast(cast(round(cast({{ feature.name }} as double)) as bigint) as varchar)
-            else cast(round(cast({{ feature.name }} as double), 2) as varchar)
+            when {{ leadscore_ident(feature.name) }} is null then 'missing'
+            when not isfinite(cast({{ leadscore_ident(feature.name) }} as double))
+                or abs(cast({{ leadscore_ident(feature.name) }} as double)) >= 1e15
+                then printf('%.4g', cast({{ leadscore_ident(feature.name) }} as double))
+            when cast({{ leadscore_ident(feature.name) }} as double) = round(cast({{ leadscore_ident(feature.name) }} as double))
+                then cast(cast(round(cast({{ leadscore_ident(feature.name) }} as double)) as bigint) as varchar)
+            else cast(round(cast({{ leadscore_ident(feature.name) }} as double), 2) as varchar)
         end
     {%- endif -%}
 {%- endmacro %}

@@ -5,6 +5,21 @@
     {{- return(modules.re.sub('[^a-z0-9]+', '_', name | lower).strip('_')) -}}
 {%- endmacro %}
 
+{% macro leadscore_ident(name) -%}
+    {#- A column name quoted for SQL, so names such as "default", "order" or "Lead Origin" build. -#}
+    {{- return(adapter.quote(name)) -}}
+{%- endmacro %}
+
+{% macro leadscore_label_value(expression) -%}
+    {#- A label as 1 or 0: 1/0, yes/no, true/false, y/n, won/lost (any case); NULL otherwise. -#}
+    case lower({{ expression }})
+        when '1' then 1 when 'yes' then 1 when 'true' then 1 when 'y' then 1 when 'won' then 1
+        when '1.0' then 1
+        when '0' then 0 when 'no' then 0 when 'false' then 0 when 'n' then 0 when 'lost' then 0
+        when '0.0' then 0
+    end
+{%- endmacro %}
+
 {% macro leadscore_as_of() -%}
     {#- The build's point in time: var('as_of'), or the moment the dbt run started (UTC). -#}
     {%- if var('as_of') -%}

@@ -39,10 +39,16 @@
 {% endtest %}
 
 {% test tier_consistent_with_score(model, column_name, score_column='score') %}
-    {#- A lower tier never holds a higher score than a better tier (tiers sorted by name). -#}
+    {#- A lower tier never holds a higher score than a better tier (tiers ranked by their
+        threshold in var tier_thresholds, var lowest_tier last), and every tier is one of them. -#}
+    {%- set ranked = [] -%}
+    {%- for tier, threshold in var('tier_thresholds') | dictsort(by='value', reverse=true) -%}
+        {%- do ranked.append(tier) -%}
+    {%- endfor -%}
+    {%- do ranked.append(var('lowest_tier')) -%}
     with ranges as (
         select
-            {{ column_name }} as tier,
+            coalesce(list_position({{ leadscore_sql_list(ranked) }}, {{ column_name }}), 0) as tier,
             min({{ score_column }}) as min_score,
             max({{ score_column }}) as max_score,
         from {{ model }}
