@@ -36,6 +36,9 @@
             ~ ") does not match lead_features. Missing columns: " ~ (missing | join(', ') or 'none')
             ~ ". Extra columns: " ~ (extra | join(', ') or 'none')
             ~ (". Different kind: " ~ (wrong_kind | join(', ')) if wrong_kind else '')
+            ~ (". The event taxonomy (" ~ leadscore_taxonomy_file() ~ ") changed its channels or "
+               ~ "intents since this model was trained, so the behavioural features changed"
+               if leadscore_taxonomy_features_changed(missing + extra) else '')
             ~ ". Retrain on the current features (python python/train.py) or pick a matching "
             ~ "version with --vars '{model_version: ...}'. lead_scores was left as it was.") }}
     {%- endif -%}
