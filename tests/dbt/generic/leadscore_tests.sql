@@ -101,3 +101,36 @@
     from rejected, total
     where total.n > 0 and rejected.n > 0
 {% endtest %}
+
+{% test unmapped_event_share(model) %}
+    {#- Warns when more than var unmapped_event_share_warn of the events match no taxonomy row,
+        and fails the build above var unmapped_event_share_error. The failure count is the
+        share in parts per million; the build log names the top unmapped kinds and the line to
+        add to the taxonomy file for each. -#}
+    {{ config(
+        fail_calc='coalesce(max(unmapped_ppm), 0)',
+        warn_if='>' ~ (var('unmapped_event_share_warn') * 1000000) | int,
+        error_if='>' ~ (var('unmapped_event_share_error') * 1000000) | int,
+    ) }}
+    {%- if execute -%}
+        {%- set top = run_query('select channel, event_type, page_category, events, share_of_events, '
+            ~ 'unmapped_share_of_events, csv_line_to_add from ' ~ model
+            ~ ' order by events desc, channel, event_type, page_category limit 10') -%}
+        {%- if top | length > 0 and top[0][5] > var('unmapped_event_share_warn') -%}
+            {%- set lines = [] -%}
+            {%- for row in top -%}
+                {%- do lines.append('  ' ~ row[0] ~ ' / ' ~ row[1] ~ ' / ' ~ row[2] ~ ': ' ~ row[3]
+                    ~ ' events (' ~ '%.1f' | format(100 * row[4]) ~ '%)  ->  ' ~ row[6]) -%}
+            {%- endfor -%}
+            {{ log('Events no taxonomy row matches: ' ~ '%.1f' | format(100 * top[0][5])
+                ~ '% of all events (warn above ' ~ var('unmapped_event_share_warn')
+                ~ ', fail above ' ~ var('unmapped_event_share_error') ~ '). They count as '
+                ~ "'unclassified' and no feature sees what they mean. Top kinds, each with a line to "
+                ~ 'add to ' ~ leadscore_taxonomy_file() ~ ' (review its intent, weight and role):\n'
+                ~ (lines | join('\n')), info=true) }}
+        {%- endif -%}
+    {%- endif %}
+    select cast(round(1000000 * max(unmapped_share_of_events)) as bigint) as unmapped_ppm
+    from {{ model }}
+    having count(*) > 0
+{% endtest %}
