@@ -11,12 +11,15 @@
 {%- endmacro %}
 
 {% macro leadscore_label_value(expression) -%}
-    {#- A label as 1 or 0: 1/0, yes/no, true/false, y/n, won/lost (any case); NULL otherwise. -#}
-    case lower({{ expression }})
-        when '1' then 1 when 'yes' then 1 when 'true' then 1 when 'y' then 1 when 'won' then 1
-        when '1.0' then 1
-        when '0' then 0 when 'no' then 0 when 'false' then 0 when 'n' then 0 when 'lost' then 0
-        when '0.0' then 0
+    {#- A label as 1 or 0: the texts in vars label_true_values / label_false_values (1/0,
+        yes/no, true/false, y/n, won/lost; any case); NULL otherwise. -#}
+    case
+        when lower({{ expression }}) in (
+            {%- for value in var('label_true_values') %}{{ leadscore_sql_string(value | string | lower) }}{{ ', ' if not loop.last }}{% endfor -%}
+        ) then 1
+        when lower({{ expression }}) in (
+            {%- for value in var('label_false_values') %}{{ leadscore_sql_string(value | string | lower) }}{{ ', ' if not loop.last }}{% endfor -%}
+        ) then 0
     end
 {%- endmacro %}
 
