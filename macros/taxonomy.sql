@@ -76,8 +76,7 @@
     {%- endif -%}
     {%- set role = "nullif(lower(trim(role)), '')" if 'role' in columns else 'null' -%}
     {%- set rows = run_query("select lower(trim(channel)), lower(trim(event_type)), "
-        ~ "lower(trim(page_category)), lower(trim(intent_category)), " ~ role ~ " from " ~ reader
-        ~ " order by all") -%}
+        ~ "lower(trim(page_category)), lower(trim(intent_category)), " ~ role ~ " from " ~ reader) -%}
     {%- set taxonomy = [] -%}
     {%- for row in rows -%}
         {%- if row[4] and row[4] not in leadscore_taxonomy_roles() -%}
@@ -92,14 +91,16 @@
 {% endmacro %}
 
 {% macro leadscore_taxonomy_values(column, exclude=[]) -%}
-    {#- The distinct values of a taxonomy column, sorted (e.g. the channels). -#}
+    {#- The distinct values of a taxonomy column in the order of the file (e.g. the channels):
+        the feature columns follow it, so a taxonomy that renames values but keeps its rows in
+        order gives the same feature matrix. -#}
     {%- set values = [] -%}
     {%- for row in leadscore_taxonomy() -%}
         {%- if row[column] and row[column] not in values and row[column] not in exclude -%}
             {%- do values.append(row[column]) -%}
         {%- endif -%}
     {%- endfor -%}
-    {{- return(values | sort) -}}
+    {{- return(values) -}}
 {%- endmacro %}
 
 {% macro leadscore_channels() -%}

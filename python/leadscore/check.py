@@ -101,7 +101,10 @@ def _taxonomy_rows(settings: dict[str, Any]) -> tuple[Path, list[dict[str, str]]
     path = Path(configured) if configured else Path("seeds/event_taxonomy.csv")
     path = path if path.is_absolute() else project_dir() / path
     with open(path, newline="") as handle:
-        rows = [{k.lower(): (v or "").strip().lower() for k, v in r.items()} for r in csv.DictReader(handle)]
+        rows = [
+            {k.lower(): (v or "").strip().lower() for k, v in r.items()}
+            for r in csv.DictReader(handle)
+        ]
     return path, rows
 
 
@@ -110,8 +113,9 @@ def _rule_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _check_leads(con: duckdb.DuckDBPyConnection, path: Path, settings: dict[str, Any],
-                 profile: Profile) -> datetime | None:
+def _check_leads(
+    con: duckdb.DuckDBPyConnection, path: Path, settings: dict[str, Any], profile: Profile
+) -> datetime | None:
     reader = _reader(path, settings.get("csv_delimiter", ","))
     columns = [r[0] for r in con.execute(f"describe select * from {reader}").fetchall()]
     rows = con.execute(f"select count(*) from {reader}").fetchall()[0][0]
@@ -131,7 +135,8 @@ def _check_leads(con: duckdb.DuckDBPyConnection, path: Path, settings: dict[str,
         if configured and not guess:
             profile.problems.append(
                 f"{path} (leads) has no column {configured!r} (var {var}). Set {var} to the "
-                f"{what} column of the export" + (" or to null" if var != "label_column" else "")
+                f"{what} column of the export"
+                + (" or to null" if var != "label_column" else "")
                 + f". It has: {', '.join(columns)}."
             )
         elif configured and guess:
@@ -145,7 +150,9 @@ def _check_leads(con: duckdb.DuckDBPyConnection, path: Path, settings: dict[str,
 
     id_column = recognise("lead_id_column", ID_NAMES, "lead id")
     if id_column is None:
-        profile.say("  lead id: none; with lead_id_column: null each lead's id is a hash of its row")
+        profile.say(
+            "  lead id: none; with lead_id_column: null each lead's id is a hash of its row"
+        )
     created = recognise("created_at_column", CREATED_NAMES, "creation timestamp")
     label = recognise("label_column", LABEL_NAMES, "label")
     profile.suggested_vars.update(
@@ -171,13 +178,17 @@ def _check_leads(con: duckdb.DuckDBPyConnection, path: Path, settings: dict[str,
             kind = "numeric"
             numeric.append(column)
         elif distinct > 0.5 * filled and filled > 20:
-            profile.say(f"    {column!r}: {distinct:,} distinct values in {filled:,} rows, "
-                        "looks like an id or free text: leave it out")
+            profile.say(
+                f"    {column!r}: {distinct:,} distinct values in {filled:,} rows, "
+                "looks like an id or free text: leave it out"
+            )
             continue
         else:
             kind = "categorical"
             categorical.append(column)
-        profile.say(f"    {column!r}: {kind} ({distinct:,} distinct, {filled / max(rows, 1):.0%} filled)")
+        profile.say(
+            f"    {column!r}: {kind} ({distinct:,} distinct, {filled / max(rows, 1):.0%} filled)"
+        )
     profile.suggested_vars.update(categorical_attributes=categorical, numeric_attributes=numeric)
 
     for var in ("categorical_attributes", "numeric_attributes"):
@@ -209,8 +220,10 @@ def _check_leads(con: duckdb.DuckDBPyConnection, path: Path, settings: dict[str,
                 "label_true_values / label_false_values."
             )
         elif unreadable:
-            profile.say(f"  {unreadable:,} rows have a label that is not 0 or 1: they will be "
-                        "rejected ('label is not 0 or 1')")
+            profile.say(
+                f"  {unreadable:,} rows have a label that is not 0 or 1: they will be "
+                "rejected ('label is not 0 or 1')"
+            )
 
     latest = None
     if created:
@@ -225,8 +238,15 @@ def _check_leads(con: duckdb.DuckDBPyConnection, path: Path, settings: dict[str,
     return latest
 
 
-def _check_table(con: duckdb.DuckDBPyConnection, name: str, path: Path, required: tuple[str, ...],
-                 time_column: str, settings: dict[str, Any], profile: Profile) -> tuple[str, datetime | None]:
+def _check_table(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    path: Path,
+    required: tuple[str, ...],
+    time_column: str,
+    settings: dict[str, Any],
+    profile: Profile,
+) -> tuple[str, datetime | None]:
     reader = _reader(path, settings.get("csv_delimiter", ","))
     columns = [r[0] for r in con.execute(f"describe select * from {reader}").fetchall()]
     rows = con.execute(f"select count(*) from {reader}").fetchall()[0][0]
@@ -249,8 +269,9 @@ def _check_table(con: duckdb.DuckDBPyConnection, name: str, path: Path, required
     return reader, last
 
 
-def _check_event_kinds(con: duckdb.DuckDBPyConnection, reader: str, settings: dict[str, Any],
-                       profile: Profile) -> None:
+def _check_event_kinds(
+    con: duckdb.DuckDBPyConnection, reader: str, settings: dict[str, Any], profile: Profile
+) -> None:
     taxonomy_path, taxonomy = _taxonomy_rows(settings)
     columns = [r[0].lower() for r in con.execute(f"describe select * from {reader}").fetchall()]
     page = "lower(trim(page_category))" if "page_category" in columns else "null"
@@ -262,17 +283,29 @@ def _check_event_kinds(con: duckdb.DuckDBPyConnection, reader: str, settings: di
     total = sum(k[3] for k in kinds) or 1
     exact = {(r["channel"], r["event_type"], r["page_category"]) for r in taxonomy}
     unmapped = [
-        k for k in kinds
-        if (k[0], k[1], k[2] or "") not in exact and (k[0], k[1], "*") not in exact
+        k for k in kinds if (k[0], k[1], k[2] or "") not in exact and (k[0], k[1], "*") not in exact
     ]
     share = sum(k[3] for k in unmapped) / total
-    profile.say(f"  event kinds: {len(kinds)}; not in the taxonomy ({taxonomy_path}): "
-                f"{len(unmapped)}, {share:.1%} of events")
+    profile.say(
+        f"  event kinds: {len(kinds)}; not in the taxonomy ({taxonomy_path}): "
+        f"{len(unmapped)}, {share:.1%} of events"
+    )
     for channel, event_type, page_category, count in unmapped[:20]:
-        line = ",".join([channel, event_type, page_category or "*", "engagement", "1", "",
-                         f'"{channel} {event_type}"'])
-        profile.say(f"    {channel} / {event_type} / {page_category or '*'}: {count:,} events "
-                    f"({count / total:.1%})  add: {line}")
+        line = ",".join(
+            [
+                channel,
+                event_type,
+                page_category or "*",
+                "engagement",
+                "1",
+                "",
+                f'"{channel} {event_type}"',
+            ]
+        )
+        profile.say(
+            f"    {channel} / {event_type} / {page_category or '*'}: {count:,} events "
+            f"({count / total:.1%})  add: {line}"
+        )
     limit = float(settings.get("unmapped_event_share_error", 0.2))
     if share > limit:
         profile.problems.append(
@@ -283,17 +316,23 @@ def _check_event_kinds(con: duckdb.DuckDBPyConnection, reader: str, settings: di
 
 
 def _check_rules(settings: dict[str, Any], profile: Profile) -> None:
-    attributes = {_slug(c) for c in (settings.get("categorical_attributes") or [])
-                  + (settings.get("numeric_attributes") or [])}
+    attributes = {
+        _slug(c)
+        for c in (settings.get("categorical_attributes") or [])
+        + (settings.get("numeric_attributes") or [])
+    }
     skipped = [r for r in _rule_rows() if r["kind"] == "fit" and r["feature"] not in attributes]
     if skipped:
-        profile.say("rule-based baseline: rules whose attribute does not exist (skipped): "
-                    + ", ".join(f"{r['rule']} ({r['feature']})" for r in skipped)
-                    + ". Rename the feature in seeds/rule_based_points.csv to one of your attributes.")
+        profile.say(
+            "rule-based baseline: rules whose attribute does not exist (skipped): "
+            + ", ".join(f"{r['rule']} ({r['feature']})" for r in skipped)
+            + ". Rename the feature in seeds/rule_based_points.csv to one of your attributes."
+        )
 
 
-def profile(data_dir: Path, overrides: dict[str, Any] | None = None,
-            now: datetime | None = None) -> Profile:
+def profile(
+    data_dir: Path, overrides: dict[str, Any] | None = None, now: datetime | None = None
+) -> Profile:
     """Profile the export in data_dir under the project's vars with overrides on top."""
     settings = {**dbt_vars(), **(overrides or {})}
     result = Profile()
@@ -315,8 +354,9 @@ def profile(data_dir: Path, overrides: dict[str, Any] | None = None,
         if events is None:
             result.say("events: none (the build scores on lead attributes alone)")
         else:
-            reader, last = _check_table(con, "events", events, EVENT_REQUIRED, "occurred_at",
-                                        settings, result)
+            reader, last = _check_table(
+                con, "events", events, EVENT_REQUIRED, "occurred_at", settings, result
+            )
             latest += [last] if last else []
             if last is not None:
                 _check_event_kinds(con, reader, settings, result)
@@ -324,8 +364,15 @@ def profile(data_dir: Path, overrides: dict[str, Any] | None = None,
         if conversions is None:
             result.say("conversions: none")
         else:
-            _, last = _check_table(con, "conversions", conversions, CONVERSION_REQUIRED,
-                                   "converted_at", settings, result)
+            _, last = _check_table(
+                con,
+                "conversions",
+                conversions,
+                CONVERSION_REQUIRED,
+                "converted_at",
+                settings,
+                result,
+            )
             latest += [last] if last else []
     finally:
         con.close()
@@ -335,8 +382,10 @@ def profile(data_dir: Path, overrides: dict[str, Any] | None = None,
         if end < now - timedelta(days=1):
             as_of = (end + timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S")
             result.suggested_vars["as_of"] = as_of
-            result.say(f"the data ends {end}, in the past: build with as_of '{as_of}' "
-                       "(else every lead looks inactive since then)")
+            result.say(
+                f"the data ends {end}, in the past: build with as_of '{as_of}' "
+                "(else every lead looks inactive since then)"
+            )
         else:
             result.say(f"the data ends {end}: as_of can stay the build time")
     _check_rules(settings, result)
@@ -347,15 +396,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="leadscore check", description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", type=Path, help="folder with leads / events / conversions")
     parser.add_argument("--vars", type=Path, default=None, help="a vars file (YAML) to check")
-    parser.add_argument("--write-vars", type=Path, default=None,
-                        help="write a starter vars file with what check recognised")
+    parser.add_argument(
+        "--write-vars",
+        type=Path,
+        default=None,
+        help="write a starter vars file with what check recognised",
+    )
     args = parser.parse_args(argv)
     overrides = yaml.safe_load(args.vars.read_text()) or {} if args.vars else {}
     result = profile(args.data_dir, overrides)
     print("\n".join(result.lines))
     if args.write_vars:
-        header = (f"# Starter vars written by leadscore check {args.data_dir}: review each line,\n"
-                  f"# then build with --vars \"$(cat {args.write_vars})\"\n")
+        header = (
+            f"# Starter vars written by leadscore check {args.data_dir}: review each line,\n"
+            f'# then build with --vars "$(cat {args.write_vars})"\n'
+        )
         args.write_vars.write_text(header + yaml.safe_dump(result.suggested_vars, sort_keys=False))
         print(f"wrote {args.write_vars}")
     if result.problems:

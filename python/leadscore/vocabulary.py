@@ -100,10 +100,7 @@ def apply_to_files(out_dir: Path, fmt: str, name: str) -> None:
             ("events", {c: _mapped(c, r) for c, r in vocabulary.events.items()}),
             (
                 "leads",
-                {
-                    c: f"{_quote(c)} as {_quote(new)}"
-                    for c, new in vocabulary.lead_columns.items()
-                },
+                {c: f"{_quote(c)} as {_quote(new)}" for c, new in vocabulary.lead_columns.items()},
             ),
         ):
             path = out_dir / f"{table}.{fmt}"
