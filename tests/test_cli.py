@@ -7,9 +7,8 @@ import subprocess
 
 import pytest
 
-from leadscore.cli import COMMANDS, main
-
 from conftest import BIN
+from leadscore.cli import COMMANDS, main
 
 
 def _help(command: str, capsys: pytest.CaptureFixture[str]) -> str:

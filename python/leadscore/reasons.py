@@ -200,7 +200,7 @@ def _number(value: float) -> str:
     if abs(value) >= 1e6:
         return f"{value:,.3g}"
     if value == round(value):
-        return f"{int(round(value)):,}"
+        return f"{round(value):,}"
     return f"{value:,.1f}" if abs(value) < 100 else f"{round(value):,}"
 
 
