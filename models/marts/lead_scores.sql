@@ -42,7 +42,60 @@ with lead_features as (
     select * from {{ ref('lead_features') }}
 ),
 
-reason_explained as (
+reason_templates as (
+    select * from {{ ref('reason_templates') }}
+),
+
+{% if incremental -%}
+scored_before as (
+    select * from {{ this }}
+),
+
+{% endif -%}
+fingerprinted as (
+    select
+        *,
+        hash(
+            '{{ settings_hash }}',
+            (select bit_xor(hash(reason_templates)) from reason_templates),
+            {{ features_fingerprint }}
+        ) as score_fingerprint,
+    from lead_features
+),
+
+to_score as (
+    -- every lead, or in an incremental run the leads whose features or scoring settings changed
+    select fingerprinted.*
+    from fingerprinted
+    {%- if incremental %}
+    anti join scored_before
+        on
+            fingerprinted.lead_id = scored_before.lead_id
+            and fingerprinted.score_fingerprint = scored_before.score_fingerprint
+    {%- endif %}
+),
+
+vectors as (
+    select
+        lead_id,
+        as_of,
+        score_fingerprint,
+        is_converted,
+        {{ leadscore_feature_vector(model) }} as feature_vector,
+        {{ leadscore_category_values(model) }} as category_values,
+        {{ leadscore_score_status(model) }} as score_status,
+    from to_score
+),
+
+scored as (
+    select
+        *,
+        leadscore_score('{{ model.version }}', feature_vector) as conversion_probability,
+        leadscore_contributions('{{ model.version }}', feature_vector) as contributions,
+    from vectors
+),
+
+explained as (
     -- the strongest factors, each with a reason in words (leadscore.reasons)
     select
         scored.*,
@@ -63,8 +116,8 @@ reason_explained as (
 top_factors as (
     select
         *,
-        coalesce(explanation.top_factors, '[]')::json as top_factors,
-        explanation.top_reasons as top_reasons,
+        coalesce(explained.explanation.top_factors, '[]')::json as top_factors,
+        explained.explanation.top_reasons as top_reasons,
     from explained
 ),
 

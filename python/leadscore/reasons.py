@@ -41,14 +41,11 @@ _INTENT_NOUNS = {
     "negative": ("negative signal (unsubscribe, careers page)",
                  "negative signals (unsubscribe, careers pages)"),
 }
-_CHANNEL_WORDS = {"web": "website", "sales": "sales-call", "form": "form"}
-_ATTRIBUTE_TEMPLATES = {
-    "job_title": "Job title: {value}",
-    "company_size": "Company size: {value} employees",
-    "employee_count": "{value} employees",
-    "industry": "Industry: {value}",
-    "country": "Based in {value}",
-    "lead_source": "Came from {value}",
+_CHANNEL_NOUNS = {
+    "web": ("website action", "website actions"),
+    "sales": ("sales call or meeting", "sales calls or meetings"),
+    "content": ("content download", "content downloads"),
+    "form": ("form submission", "form submissions"),
 }
 
 
@@ -89,9 +86,10 @@ def describe(feature: str) -> Spec:
                         "action", "actions", True)
         if stem.endswith("_actions"):
             channel = stem[: -len("_actions")]
-            word = _CHANNEL_WORDS.get(channel, _words(channel))
-            return Spec("count", "{n} {noun} " + window, f"No {word} actions " + window,
-                        f"{word} action", f"{word} actions", True)
+            one, many = _CHANNEL_NOUNS.get(
+                channel, (f"{_words(channel)} action", f"{_words(channel)} actions")
+            )
+            return Spec("count", "{n} {noun} " + window, f"No {many} " + window, one, many, True)
         if stem.endswith("_signals"):
             intent = stem[: -len("_signals")]
             one, many = _intent(intent)
@@ -259,10 +257,10 @@ def reason(
         template = templates.get(f"{feature}|{'positive' if up else 'negative'}") or templates.get(
             f"{feature}|any"
         )
-    if template is None and (is_attribute or feature in _ATTRIBUTE_TEMPLATES):
-        template = _ATTRIBUTE_TEMPLATES.get(feature, _words(feature).capitalize() + ": {value}")
-        if shown is None:
-            return _words(feature).capitalize() + " not given"
+    if is_attribute and shown is None:
+        return _words(feature).capitalize() + " not given"
+    if template is None and is_attribute:
+        template = _words(feature).capitalize() + ": {value}"
     if template is not None and shown is not None:
         return template.replace("{value}", shown)
     if shown is None:
