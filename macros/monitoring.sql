@@ -400,20 +400,43 @@
     {#- Drift gate: warns when a PSI exceeds var psi_warn and fails the build above var
         psi_error (unless the test's severity is warn). Populations smaller than var
         drift_min_leads are not judged: their PSI is mostly sampling noise. The failure count
-        is the largest PSI in parts per million; the rows returned are the drifting ones. -#}
+        is the largest PSI in parts per million; the rows returned are the drifting ones.
+        A backfill (as_of before the cutoffs the model's reference distribution was taken at)
+        is not judged: its leads are younger and fewer than the reference's, so the PSI would
+        measure the calendar, not drift. The build log says so. -#}
     {{ config(
         fail_calc='coalesce(max(psi_ppm), 0)',
         warn_if='>' ~ (var('psi_warn') * 1000000) | int,
         error_if='>' ~ (var('psi_error') * 1000000) | int,
     ) }}
+    {%- set skip_reason = leadscore_drift_skip_reason() %}
+    {%- if skip_reason and execute %}{{ log(skip_reason, info=true) }}{% endif %}
     select
         *,
         cast(round(1000000 * {{ column_name }}) as bigint) as psi_ppm,
     from {{ model }}
     where
-        {{ column_name }} > {{ var('psi_warn') }}
+        {{ 'false' if skip_reason else 'true' }}
+        and {{ column_name }} > {{ var('psi_warn') }}
         and {{ count_column }} >= {{ var('drift_min_leads') }}
 {% endtest %}
+
+{% macro leadscore_drift_skip_reason() %}
+    {#- Why drift is not judged in this build (a backfill), or none. -#}
+    {%- if not execute or not var('as_of') -%}{{ return(none) }}{%- endif -%}
+    {%- set info = fromjson(run_query("select leadscore_model_info('" ~ (var('model_version') or '') ~ "')")[0][0]) -%}
+    {%- set cutoffs = info.get('reference_cutoffs') or [] -%}
+    {%- if info.error or not cutoffs -%}{{ return(none) }}{%- endif -%}
+    {%- set before = run_query("select cast('" ~ var('as_of') ~ "' as timestamp) < cast('"
+        ~ (cutoffs | min) ~ "' as timestamp)")[0][0] -%}
+    {%- if before -%}
+        {{ return("Drift not judged: as_of " ~ var('as_of') ~ " is a backfill, before the cutoffs the "
+            ~ "reference distribution of model " ~ info.version ~ " was taken at (from " ~ (cutoffs | min)
+            ~ "). Its leads are not comparable with the reference, so the drift tests pass without "
+            ~ "judging; feature_drift still shows the PSI.") }}
+    {%- endif -%}
+    {{ return(none) }}
+{% endmacro %}
 
 {% test auc_near_test_auc(model, column_name, test_auc_column='test_auc') %}
     {#- Warns when the AUC on the most recently matured outcomes of a model version falls more
@@ -450,7 +473,7 @@
     select
         *,
         '{{ segment }}' as segment_name,
-        {{ segment }} as segment_value,
+        {{ leadscore_ident(segment) }} as segment_value,
     from {{ relation }}
     {%- endfor %}
 {%- endmacro %}

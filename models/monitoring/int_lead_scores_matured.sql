@@ -56,7 +56,7 @@ matured as (
             false
         )::integer as label,
         {% for segment in segments -%}
-        coalesce(cast(leads.{{ segment }} as varchar), 'missing') as {{ segment }},
+        coalesce(cast(leads.{{ leadscore_ident(segment) }} as varchar), 'missing') as {{ leadscore_ident(segment) }},
         {% endfor -%}
     from scores
     left join conversions on scores.lead_id = conversions.lead_id

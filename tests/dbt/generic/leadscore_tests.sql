@@ -1,7 +1,14 @@
 {#- Generic data tests (the project cannot install dbt_utils, so it carries the few it needs). -#}
 
 {% test accepted_range(model, column_name, min_value=none, max_value=none) %}
-    {#- Rows whose value lies outside [min_value, max_value] (NULLs pass). -#}
+    {#- Rows whose value lies outside [min_value, max_value] (NULLs pass). A feature column the
+        event taxonomy does not produce (a channel or intent another export lacks) has nothing
+        to check: the test passes. -#}
+    {%- set present = adapter.get_columns_in_relation(model) | map(attribute='name') | map('lower') | list
+        if execute else [] -%}
+    {%- if execute and column_name | lower not in present %}
+    select * from {{ model }} where false
+    {%- else %}
     select *
     from {{ model }}
     where
@@ -11,6 +18,7 @@
             {% if min_value is not none %} or {{ column_name }} < {{ min_value }}{% endif %}
             {% if max_value is not none %} or {{ column_name }} > {{ max_value }}{% endif %}
         )
+    {%- endif %}
 {% endtest %}
 
 {% test unique_combination(model, combination) %}
@@ -39,10 +47,16 @@
 {% endtest %}
 
 {% test tier_consistent_with_score(model, column_name, score_column='score') %}
-    {#- A lower tier never holds a higher score than a better tier (tiers sorted by name). -#}
+    {#- A lower tier never holds a higher score than a better tier (tiers ranked by their
+        threshold in var tier_thresholds, var lowest_tier last), and every tier is one of them. -#}
+    {%- set ranked = [] -%}
+    {%- for tier, threshold in var('tier_thresholds') | dictsort(by='value', reverse=true) -%}
+        {%- do ranked.append(tier) -%}
+    {%- endfor -%}
+    {%- do ranked.append(var('lowest_tier')) -%}
     with ranges as (
         select
-            {{ column_name }} as tier,
+            coalesce(list_position({{ leadscore_sql_list(ranked) }}, {{ column_name }}), 0) as tier,
             min({{ score_column }}) as min_score,
             max({{ score_column }}) as max_score,
         from {{ model }}
@@ -86,4 +100,37 @@
         cast(round(1000000 * rejected.n / total.n) as bigint) as rejected_ppm,
     from rejected, total
     where total.n > 0 and rejected.n > 0
+{% endtest %}
+
+{% test unmapped_event_share(model) %}
+    {#- Warns when more than var unmapped_event_share_warn of the events match no taxonomy row,
+        and fails the build above var unmapped_event_share_error. The failure count is the
+        share in parts per million; the build log names the top unmapped kinds and the line to
+        add to the taxonomy file for each. -#}
+    {{ config(
+        fail_calc='coalesce(max(unmapped_ppm), 0)',
+        warn_if='>' ~ (var('unmapped_event_share_warn') * 1000000) | int,
+        error_if='>' ~ (var('unmapped_event_share_error') * 1000000) | int,
+    ) }}
+    {%- if execute -%}
+        {%- set top = run_query('select channel, event_type, page_category, events, share_of_events, '
+            ~ 'unmapped_share_of_events, csv_line_to_add from ' ~ model
+            ~ ' order by events desc, channel, event_type, page_category limit 10') -%}
+        {%- if top | length > 0 and top[0][5] > var('unmapped_event_share_warn') -%}
+            {%- set lines = [] -%}
+            {%- for row in top -%}
+                {%- do lines.append('  ' ~ row[0] ~ ' / ' ~ row[1] ~ ' / ' ~ row[2] ~ ': ' ~ row[3]
+                    ~ ' events (' ~ '%.1f' | format(100 * row[4]) ~ '%)  ->  ' ~ row[6]) -%}
+            {%- endfor -%}
+            {{ log('Events no taxonomy row matches: ' ~ '%.1f' | format(100 * top[0][5])
+                ~ '% of all events (warn above ' ~ var('unmapped_event_share_warn')
+                ~ ', fail above ' ~ var('unmapped_event_share_error') ~ '). They count as '
+                ~ "'unclassified' and no feature sees what they mean. Top kinds, each with a line to "
+                ~ 'add to ' ~ leadscore_taxonomy_file() ~ ' (review its intent, weight and role):\n'
+                ~ (lines | join('\n')), info=true) }}
+        {%- endif -%}
+    {%- endif %}
+    select cast(round(1000000 * max(unmapped_share_of_events)) as bigint) as unmapped_ppm
+    from {{ model }}
+    having count(*) > 0
 {% endtest %}
