@@ -39,20 +39,55 @@
 {% endtest %}
 
 {% test tier_consistent_with_score(model, column_name, score_column='score') %}
-    {#- A lower tier never holds a higher score than a better tier (tiers sorted by name). -#}
-    with ranges as (
+    {#- A worse tier never holds a higher score than a better one (tiers ranked by their
+        thresholds in var tier_thresholds, var lowest_tier last). -#}
+    with tiers as (
+        select *
+        from (
+            values
+            {%- for tier in leadscore_tier_names() %}
+            ('{{ tier }}', {{ loop.index }}){{ "," if not loop.last }}
+            {%- endfor %}
+        ) as tiers (tier, tier_rank)
+    ),
+
+    ranges as (
         select
             {{ column_name }} as tier,
             min({{ score_column }}) as min_score,
-            max({{ score_column }}) as max_score,
+            max({{ score_column }}) as max_score
         from {{ model }}
         where {{ column_name }} is not null
         group by {{ column_name }}
+    ),
+
+    ranked as (
+        select
+            ranges.*,
+            tiers.tier_rank
+        from ranges
+        inner join tiers on ranges.tier = tiers.tier
     )
-    select better.tier as better_tier, worse.tier as worse_tier
-    from ranges as better
-    inner join ranges as worse on better.tier < worse.tier
+
+    select
+        better.tier as better_tier,
+        worse.tier as worse_tier
+    from ranked as better
+    inner join ranked as worse on better.tier_rank < worse.tier_rank
     where worse.max_score > better.min_score
+{% endtest %}
+
+{% test accepted_tiers(model, column_name) %}
+    {#- Tiers that are not one of var tier_thresholds' names or var lowest_tier (NULLs pass). -#}
+    select {{ column_name }} as tier
+    from {{ model }}
+    where
+        {{ column_name }} is not null
+        and {{ column_name }} not in (
+            {%- for tier in leadscore_tier_names() -%}
+            '{{ tier }}'{{ ", " if not loop.last }}
+            {%- endfor -%}
+        )
 {% endtest %}
 
 {% test rejected_share(model, input_name, raw_relation) %}
