@@ -122,3 +122,44 @@
     from rejected, total
     where total.n > 0 and rejected.n > 0
 {% endtest %}
+
+{% test psi_within_limits(model, column_name, count_column='current_leads') %}
+    {#- Drift gate: warns when a PSI exceeds var psi_warn and fails the build above var
+        psi_error (unless the test's severity is warn). Populations smaller than var
+        drift_min_leads are not judged: their PSI is mostly sampling noise. The failure count
+        is the largest PSI in parts per million; the rows returned are the drifting ones. -#}
+    {{ config(
+        fail_calc='coalesce(max(psi_ppm), 0)',
+        warn_if='>' ~ (var('psi_warn') * 1000000) | int,
+        error_if='>' ~ (var('psi_error') * 1000000) | int,
+    ) }}
+    select
+        *,
+        cast(round(1000000 * {{ column_name }}) as bigint) as psi_ppm,
+    from {{ model }}
+    where
+        {{ column_name }} > {{ var('psi_warn') }}
+        and {{ count_column }} >= {{ var('drift_min_leads') }}
+{% endtest %}
+
+{% test auc_near_test_auc(model, column_name, test_auc_column='test_auc') %}
+    {#- Warns when the AUC on the most recently matured outcomes of a model version falls more
+        than var auc_drop_warn below the AUC the version had on its test fold at training.
+        Snapshots with fewer than var evaluation_min_positives conversions (or non-conversions)
+        are too noisy to judge and are skipped. -#}
+    {{ config(severity='warn') }}
+    with evaluated as (
+        select *
+        from {{ model }}
+        where
+            {{ column_name }} is not null
+            and {{ test_auc_column }} is not null
+            and positives >= {{ var('evaluation_min_positives') }}
+            and n - positives >= {{ var('evaluation_min_positives') }}
+        qualify row_number() over (partition by model_version order by as_of desc) = 1
+    )
+
+    select *
+    from evaluated
+    where {{ test_auc_column }} - {{ column_name }} > {{ var('auc_drop_warn') }}
+{% endtest %}

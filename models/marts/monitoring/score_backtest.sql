@@ -3,7 +3,7 @@
     the model expected (the sum of their probabilities over the whole label window) and the
     conversions that happened since, within the window. While the window is still running
     (is_window_complete false), actual conversions are still coming in. #}
-{{ config(materialized='table', tags=['scoring'], contract={'enforced': true}) }}
+{{ config(contract={'enforced': true}) }}
 
 with lead_score_history as (
     select * from {{ ref('lead_score_history') }}

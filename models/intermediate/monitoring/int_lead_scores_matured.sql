@@ -3,7 +3,6 @@
     outcome "converted within the window after the snapshot", as lead_training_set labels it.
     Leads that had already converted at the snapshot are left out: there was nothing to
     predict. The lead's segment attributes come along for the per-segment evaluation. #}
-{{ config(materialized='view', tags=['scoring']) }}
 {%- set segments = leadscore_segment_columns() %}
 
 with lead_score_history as (
