@@ -373,7 +373,7 @@
     {#- The challenger model: var challenger_version, else the newest other version in the
         registry with the champion's feature schema that still loads; none when there is none.
         An explicitly requested version that cannot score lead_features stops the build. -#}
-    {%- if not execute or not champion.version -%}{{ return(none) }}{%- endif -%}
+    {%- if leadscore_compiles_only() or not champion.version -%}{{ return(none) }}{%- endif -%}
     {%- if var('challenger_version') -%}
         {%- if var('challenger_version') == champion.version -%}
             {{ exceptions.raise_compiler_error(

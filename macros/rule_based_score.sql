@@ -4,6 +4,10 @@
 
 {% macro leadscore_rule_based_score(relation_alias) %}
     {%- if not execute -%}{{ return('0') }}{%- endif -%}
+    {#- compiling a fresh clone: the seed is not loaded yet, the score compiles as 0 -#}
+    {%- if leadscore_compiles_only() and load_relation(ref('rule_based_points')) is none -%}
+        {{ return('0') }}
+    {%- endif -%}
     {%- set attributes = leadscore_categorical_features() + leadscore_numeric_features() -%}
     {%- set rules = run_query('select feature, operator, value, points, kind from ' ~ ref('rule_based_points')) -%}
     {%- set terms = [] -%}

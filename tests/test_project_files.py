@@ -3,7 +3,10 @@ the documents the models point readers to."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -68,3 +71,34 @@ def test_every_reject_reason_is_documented():
     assert len(reasons) > 10
     undocumented = sorted(r for r in reasons if f"`{r}`" not in doc)
     assert not undocumented, f"docs/bad_input.md does not explain: {undocumented}"
+
+
+def test_a_fresh_clone_parses_and_compiles_without_a_warehouse_or_a_model(tmp_path):
+    """dbt parse and dbt compile need neither a built warehouse, nor data, nor a trained model."""
+    clone = tmp_path / "clone"
+    skipped = {".git", ".venv", "target", "logs", "data", "artifacts", "published", "reports"}
+    shutil.copytree(
+        ROOT, clone, ignore=lambda folder, names: [
+            n for n in names
+            if (Path(folder) == ROOT and n in skipped) or n.startswith("warehouse.duckdb")
+        ],
+    )
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(clone),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "LEADSCORE_DB": str(tmp_path / "warehouse.duckdb"),
+        "LEADSCORE_DATA_DIR": str(tmp_path / "no_data"),
+        "LEADSCORE_ARTIFACTS": str(tmp_path / "no_artifacts"),
+    }
+    for command in ("parse", "compile"):
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), command], cwd=clone, env=env,
+            capture_output=True, text=True, timeout=900,
+        )
+        assert result.returncode == 0, f"dbt {command}:\n{result.stdout[-3000:]}"
+    compiled = clone / "target" / "compiled" / "leadscore" / "models"
+    lead_scores = (compiled / "marts" / "scoring" / "lead_scores.sql").read_text()
+    assert "leadscore_score(" in lead_scores
+    assert (compiled / "marts" / "monitoring" / "challenger_scores.sql").is_file()
+    assert not (tmp_path / "no_artifacts").exists()
