@@ -222,6 +222,12 @@ def _report(argv: list[str]) -> int:
     return report.main(argv)
 
 
+def _sync(argv: list[str]) -> int:
+    from leadscore import sync
+
+    return sync.main(argv)
+
+
 def _show(argv: list[str]) -> int:
     from leadscore import show
 
@@ -235,6 +241,7 @@ COMMANDS = {
     "build": (_dbt, "run dbt with the project's profile, e.g. leadscore build build"),
     "show": (_show, "print the top leads, the tier distribution and the model's metrics"),
     "report": (_report, "write the HTML report"),
+    "sync": (_sync, "send the leads whose scores changed to a CRM (webhook, HubSpot, Salesforce)"),
 }
 
 
