@@ -61,10 +61,12 @@ def run_sync(
     *,
     dry_run: bool = False,
     requeue_dead_letters: bool = False,
-    out: TextIO = sys.stdout,
-    progress: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    progress: TextIO | None = None,
 ) -> Summary:
     """One sync run; returns its summary. Raises SyncError (AuthError) when it cannot go on."""
+    out = out or sys.stdout
+    progress = progress or sys.stderr
     token = os.environ.get(TOKEN_ENV) or None
     if not dry_run and not token and config.destination != "webhook":
         raise SyncError(
