@@ -46,6 +46,17 @@ create table if not exists sync_runs (
 );
 """
 _TABLES = ("delivered", "retry_queue", "dead_letters", "sync_runs")
+_COLUMNS = {
+        "delivered": ("destination", "lead_id", "delivery_hash", "acknowledged_at"),
+        "retry_queue": (
+            "destination", "lead_id", "delivery_hash", "attempts", "next_attempt_at",
+            "last_error", "updated_at",
+        ),
+        "dead_letters": (
+            "destination", "lead_id", "delivery_hash", "status", "error", "record", "failed_at",
+        ),
+    }
+
 
 
 def _now() -> datetime:
@@ -137,7 +148,11 @@ class DeliveryState:
                 where is_prospect
             ),
             changed as (
-                select outbox.*, retry_queue.attempts, retry_queue.next_attempt_at,
+                select
+                    outbox.*,
+                    delivered.lead_id is not null as was_delivered,
+                    retry_queue.attempts,
+                    retry_queue.next_attempt_at,
                 from outbox
                 left join delivered
                     on delivered.destination = $destination
@@ -196,6 +211,24 @@ class DeliveryState:
             cursor.close()
 
     # ---------------------------------------------------------------------------- writing
+    def _insert(self, table: str, columns: dict[str, list[Any]], fixed: dict[str, Any]) -> None:
+        """One insert of many rows (lists unnested side by side; executemany is row by row)."""
+        names = list(columns)
+        select = ", ".join(
+            f"unnest(${n}) as {n}" if n in columns else f"${n} as {n}" for n in _COLUMNS[table]
+        )
+        self.con.execute(
+            f"insert into {table} select {select}",
+            {**{n: columns[n] for n in names}, **fixed},
+        )
+
+    def _forget(self, table: str, leads: list[str]) -> None:
+        self.con.execute(
+            f"delete from {table} where destination = $destination "
+            "and list_contains($leads, lead_id)",
+            {"destination": self.destination, "leads": leads},
+        )
+
     def record(
         self,
         records: list[dict[str, Any]],
@@ -205,43 +238,36 @@ class DeliveryState:
     ) -> None:
         """Commit one answer: acknowledged leads are delivered, rejected ones dead-lettered."""
         by_lead = {str(r["lead_id"]): r for r in records}
+        hashes = {k: r["delivery_hash"] for k, r in by_lead.items()}
         now = _now()
         done = acknowledged + list(dead)
         if not done:
             return
         self.con.execute("begin")
         try:
-            self.con.execute(
-                "delete from retry_queue where destination = ? and lead_id in ?",
-                [self.destination, done],
-            )
+            # only statements with something to do: each costs a few ms of a batch
+            if any(by_lead[k].get("attempts") is not None for k in done):
+                self._forget("retry_queue", done)
             if acknowledged:
-                self.con.execute(
-                    "delete from delivered where destination = ? and lead_id in ?",
-                    [self.destination, acknowledged],
-                )
-                self.con.executemany(
-                    "insert into delivered values (?, ?, ?, ?)",
-                    [
-                        (self.destination, lead, by_lead[lead]["delivery_hash"], now)
-                        for lead in acknowledged
-                    ],
+                if any(by_lead[k].get("was_delivered") for k in acknowledged):
+                    self._forget("delivered", acknowledged)
+                self._insert(
+                    "delivered",
+                    {"lead_id": acknowledged, "delivery_hash": [hashes[k] for k in acknowledged]},
+                    {"destination": self.destination, "acknowledged_at": now},
                 )
             if dead:
-                self.con.executemany(
-                    "insert into dead_letters values (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            self.destination,
-                            lead,
-                            by_lead[lead]["delivery_hash"],
-                            status,
-                            message,
-                            json.dumps(sent.get(lead), default=str),
-                            now,
-                        )
-                        for lead, (status, message) in dead.items()
-                    ],
+                leads = list(dead)
+                self._insert(
+                    "dead_letters",
+                    {
+                        "lead_id": leads,
+                        "delivery_hash": [hashes[k] for k in leads],
+                        "status": [dead[k][0] for k in leads],
+                        "error": [dead[k][1] for k in leads],
+                        "record": [json.dumps(sent.get(k), default=str) for k in leads],
+                    },
+                    {"destination": self.destination, "failed_at": now},
                 )
             self.con.execute("commit")
         except BaseException:
@@ -249,32 +275,27 @@ class DeliveryState:
             raise
 
     def defer(self, records: list[dict[str, Any]], reasons: dict[str, str], tries: int,
-              wait_seconds: float) -> None:
+              wait_seconds: float) -> None:  # fmt: skip
         """Leave records for a later run: attempts so far, the error, when to try again."""
         by_lead = {str(r["lead_id"]): r for r in records}
         now = _now()
-        later = now + timedelta(seconds=wait_seconds)
         leads = list(reasons)
         self.con.execute("begin")
         try:
-            self.con.execute(
-                "delete from retry_queue where destination = ? and lead_id in ?",
-                [self.destination, leads],
-            )
-            self.con.executemany(
-                "insert into retry_queue values (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        self.destination,
-                        lead,
-                        by_lead[lead]["delivery_hash"],
-                        (by_lead[lead].get("attempts") or 0) + tries,
-                        later,
-                        reasons[lead],
-                        now,
-                    )
-                    for lead in leads
-                ],
+            self._forget("retry_queue", leads)
+            self._insert(
+                "retry_queue",
+                {
+                    "lead_id": leads,
+                    "delivery_hash": [by_lead[k]["delivery_hash"] for k in leads],
+                    "attempts": [(by_lead[k].get("attempts") or 0) + tries for k in leads],
+                    "last_error": [reasons[k] for k in leads],
+                },
+                {
+                    "destination": self.destination,
+                    "next_attempt_at": now + timedelta(seconds=wait_seconds),
+                    "updated_at": now,
+                },
             )
             self.con.execute("commit")
         except BaseException:
