@@ -87,37 +87,24 @@
 {%- endmacro %}
 
 {% macro leadscore_tier(probability) -%}
+    {#- The tier of the score people see (the probability rounded to whole percent), so one
+        0-100 score never maps to two tiers. -#}
     {%- set thresholds = var('tier_thresholds') -%}
     case
         {%- for tier, threshold in thresholds | dictsort(by='value', reverse=true) %}
-        when {{ probability }} >= {{ threshold }} then '{{ tier }}'
+        when round(100 * {{ probability }}) >= {{ (100 * threshold) | round(6) }} then '{{ tier }}'
         {%- endfor %}
         when {{ probability }} is not null then '{{ var("lowest_tier") }}'
     end
 {%- endmacro %}
 
-{% macro leadscore_display_value(feature) -%}
-    {#- A feature's value as text for a reason: the category itself, or a tidy number. -#}
-    {%- if feature.kind == 'categorical' -%}
-        coalesce({{ feature.name }}, 'missing')
-    {%- else -%}
-        case
-            when {{ feature.name }} is null then 'missing'
-            when not isfinite(cast({{ feature.name }} as double))
-                or abs(cast({{ feature.name }} as double)) >= 1e15
-                then printf('%.4g', cast({{ feature.name }} as double))
-            when cast({{ feature.name }} as double) = round(cast({{ feature.name }} as double))
-                then cast(cast(round(cast({{ feature.name }} as double)) as bigint) as varchar)
-            else cast(round(cast({{ feature.name }} as double), 2) as varchar)
-        end
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro leadscore_display_values(model) -%}
+{% macro leadscore_category_values(model) -%}
+    {#- The category text of each categorical feature (NULL at numeric positions), in the
+        model's order: the reasons quote it (the vector holds only its vocabulary code). -#}
     {%- if not model.features -%}cast([] as varchar[]){%- else -%}
     [
         {%- for feature in model.features %}
-        {{ leadscore_display_value(feature) }}{{ ',' if not loop.last }}
+        {{ feature.name if feature.kind == 'categorical' else 'null' }}{{ ',' if not loop.last }}
         {%- endfor %}
     ]::varchar[]
     {%- endif -%}

@@ -1485,7 +1485,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--truth-out", default="data/truth", help="truth directory, never a feature (data/truth)"
     )
-    parser.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    parser.add_argument(
+        "--format", choices=("csv", "parquet"), default="csv", help="file format (csv)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-chunk progress")
     return parser
 

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="default: the published mart, else the warehouse",
     )
-    parser.add_argument("--top", type=int, default=10)
+    parser.add_argument("--top", type=int, default=10, help="how many leads to list (10)")
     args = parser.parse_args(argv)
     path = args.database or _published(warehouse_path())
     if not path.exists():
