@@ -533,3 +533,11 @@ def test_the_rate_limiter_allows_n_requests_per_window():
     assert starts == [0, 1, 2, 10, 11, 12, 20]
     # no window of 10 s ever holds more than 3 starts
     assert all(sum(1 for s in starts if t <= s < t + 10) <= 3 for t in starts)
+
+
+@pytest.mark.parametrize("name", ["crm.yml", "salesforce.yml", "webhook.yml"])
+def test_the_example_configs_are_valid(name):
+    from leadscore.sync import load_config
+
+    config = load_config(ROOT / "examples" / "crm" / name)
+    assert config.fields["lead_id"] and config.batch_size >= 1
