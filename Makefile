@@ -19,6 +19,8 @@ install: $(VENV)/.installed
 
 ## demo: generate demo data, build features, train, score in the warehouse, show the result
 demo: install data features train scores show
+	@echo "Send changed scores to your CRM: $(BIN)/leadscore sync --config examples/crm/crm.yml --dry-run"
+	@echo "  (then without --dry-run, with LEADSCORE_CRM_TOKEN set; README: Sending scores to your CRM)"
 
 data: install
 	$(BIN)/leadscore generate --leads $(LEADS)

@@ -402,6 +402,23 @@
     {{- return(none) -}}
 {%- endmacro %}
 
+{% macro leadscore_drift_skip_reason() %}
+    {#- Why drift is not judged in this build (a backfill), or none. -#}
+    {%- if not execute or not var('as_of') -%}{{ return(none) }}{%- endif -%}
+    {%- set info = fromjson(run_query("select leadscore_model_info('" ~ (var('model_version') or '') ~ "')")[0][0]) -%}
+    {%- set cutoffs = info.get('reference_cutoffs') or [] -%}
+    {%- if info.error or not cutoffs -%}{{ return(none) }}{%- endif -%}
+    {%- set before = run_query("select cast('" ~ var('as_of') ~ "' as timestamp) < cast('"
+        ~ (cutoffs | min) ~ "' as timestamp)")[0][0] -%}
+    {%- if before -%}
+        {{ return("Drift not judged: as_of " ~ var('as_of') ~ " is a backfill, before the cutoffs the "
+            ~ "reference distribution of model " ~ info.version ~ " was taken at (from " ~ (cutoffs | min)
+            ~ "). Its leads are not comparable with the reference, so the drift tests pass without "
+            ~ "judging; feature_drift still shows the PSI.") }}
+    {%- endif -%}
+    {{ return(none) }}
+{% endmacro %}
+
 {% macro leadscore_segment_rows(relation) -%}
     {#- Each row once for the whole population (segment_name 'overall', segment_value 'all') and
         once per configured segment it belongs to, so one grouped query evaluates them all. -#}
@@ -415,7 +432,7 @@
     select
         *,
         '{{ segment }}' as segment_name,
-        {{ segment }} as segment_value,
+        {{ leadscore_ident(segment) }} as segment_value,
     from {{ relation }}
     {%- endfor %}
 {%- endmacro %}

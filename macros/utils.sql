@@ -5,6 +5,24 @@
     {{- return(modules.re.sub('[^a-z0-9]+', '_', name | lower).strip('_')) -}}
 {%- endmacro %}
 
+{% macro leadscore_ident(name) -%}
+    {#- A column name quoted for SQL, so names such as "default", "order" or "Lead Origin" build. -#}
+    {{- return(adapter.quote(name)) -}}
+{%- endmacro %}
+
+{% macro leadscore_label_value(expression) -%}
+    {#- A label as 1 or 0: the texts in vars label_true_values / label_false_values (1/0,
+        yes/no, true/false, y/n, won/lost; any case); NULL otherwise. -#}
+    case
+        when lower({{ expression }}) in (
+            {%- for value in var('label_true_values') %}{{ leadscore_sql_string(value | string | lower) }}{{ ', ' if not loop.last }}{% endfor -%}
+        ) then 1
+        when lower({{ expression }}) in (
+            {%- for value in var('label_false_values') %}{{ leadscore_sql_string(value | string | lower) }}{{ ', ' if not loop.last }}{% endfor -%}
+        ) then 0
+    end
+{%- endmacro %}
+
 {% macro leadscore_as_of() -%}
     {#- The build's point in time: var('as_of'), or the moment the dbt run started (UTC). -#}
     {%- if var('as_of') -%}

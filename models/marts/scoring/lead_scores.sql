@@ -32,10 +32,8 @@
     adapter.get_columns_in_relation(ref('lead_features')) | map(attribute='name') | list
 ) else 'lead_features' %}
 {%- set model = leadscore_model() %}
-{%- set names = [] %}
-{%- for feature in model.features %}{% do names.append(feature.name) %}{% endfor %}
 {%- set settings_hash = local_md5(
-    code_hash ~ tojson(model) ~ leadscore_feature_vector(model) ~ leadscore_display_values(model)
+    code_hash ~ tojson(model) ~ leadscore_feature_vector(model) ~ leadscore_category_values(model)
     ~ leadscore_score_status(model) ~ leadscore_tier('p')
     ~ leadscore_feature_positions(model, true) ~ leadscore_feature_positions(model, false)
 ) %}
@@ -84,7 +82,7 @@ vectors as (
         score_fingerprint,
         is_converted,
         {{ leadscore_feature_vector(model) }} as feature_vector,
-        {{ leadscore_display_values(model) }} as feature_values,
+        {{ leadscore_category_values(model) }} as category_values,
         {{ leadscore_score_status(model) }} as score_status,
     from to_score
 ),
@@ -97,103 +95,29 @@ scored as (
     from vectors
 ),
 
-templates as (
-    -- reason text by feature and direction ('any' when one template serves both)
-    select map_from_entries(coalesce(list({'key': feature || '|' || direction, 'value': template}), [])) as by_key
-    from (
-        select
-            feature,
-            direction,
-            min(template) as template,
-        from reason_templates
-        group by feature, direction
-    )
-),
-
-factors as (
-    -- every feature that moved this lead's score, as a list on the lead's own row (no row per
-    -- lead and feature: at a million leads that would be 83M rows to sort)
+explained as (
+    -- the strongest factors, each with a reason in words (leadscore.reasons)
     select
         scored.*,
-        list_transform(
-            list_filter(
-                range(1, {{ names | length }} + 1),
-                lambda i: scored.contributions[i] != 0
+        leadscore_explain(
+            '{{ model.version }}',
+            scored.feature_vector,
+            scored.category_values,
+            scored.contributions,
+            (
+                select to_json(list({'feature': feature, 'direction': direction, 'template': template}))::varchar
+                from reason_templates
             ),
-            lambda i: {
-                'feature': ({{ leadscore_sql_list(names) }})[i],
-                'value': scored.feature_values[i],
-                'contribution': scored.contributions[i],
-            }
-        ) as moved_by,
+            {{ leadscore_sql_list(leadscore_categorical_features() + leadscore_numeric_features()) }}
+        ) as explanation,
     from scored
-),
-
-strongest as (
-    -- the five strongest pushes up and the five strongest pushes down (ties: by feature name)
-    select
-        * exclude (moved_by),
-        list_transform(
-            list_slice(list_sort(list_transform(
-                list_filter(moved_by, lambda f: f.contribution > 0),
-                lambda f: {'strength': -abs(f.contribution), 'feature': f.feature, 'factor': f}
-            )), 1, 5)
-            || list_slice(list_sort(list_transform(
-                list_filter(moved_by, lambda f: f.contribution < 0),
-                lambda f: {'strength': -abs(f.contribution), 'feature': f.feature, 'factor': f}
-            )), 1, 5),
-            lambda ranked: ranked.factor
-        ) as strongest,
-    from factors
-),
-
-explained as (
-    select
-        strongest.* exclude (strongest),
-        list_transform(
-            -- strongest push up first, strongest push down last
-            list_reverse(list_sort(list_transform(
-                strongest.strongest, lambda f: {'contribution': f.contribution, 'feature': f.feature, 'factor': f}
-            ))),
-            lambda ranked: {
-                'feature': ranked.factor.feature,
-                'value': ranked.factor.value,
-                'contribution': ranked.factor.contribution,
-                'reason': coalesce(
-                    replace(
-                        coalesce(
-                            templates.by_key[
-                                ranked.factor.feature || '|'
-                                || case when ranked.factor.contribution > 0 then 'positive' else 'negative' end
-                            ],
-                            templates.by_key[ranked.factor.feature || '|any']
-                        ),
-                        '{value}',
-                        ranked.factor.value
-                    ),
-                    ranked.factor.feature || ' = ' || ranked.factor.value
-                ),
-            }
-        ) as factors,
-    from strongest
-    cross join templates
 ),
 
 top_factors as (
     select
         *,
-        coalesce(to_json(list_transform(
-            factors,
-            lambda f: {
-                'feature': f.feature,
-                'value': f.value,
-                'contribution': round(f.contribution, 4),
-                'reason': f.reason,
-            }
-        )), cast('[]' as json)) as top_factors,
-        nullif(array_to_string(
-            list_transform(list_filter(factors, lambda f: f.contribution > 0), lambda f: f.reason), '; '
-        ), '') as top_reasons,
+        coalesce(explained.explanation.top_factors, '[]')::json as top_factors,
+        explained.explanation.top_reasons as top_reasons,
     from explained
 ),
 
@@ -202,7 +126,10 @@ final as (
         cast(top_factors.lead_id as varchar) as lead_id,
         top_factors.conversion_probability,
         cast(round(100 * top_factors.conversion_probability) as integer) as score,
-        {{ leadscore_tier('top_factors.conversion_probability') }} as tier,
+        -- a converted lead is no prospect: no tier (score_status 'converted')
+        case when not top_factors.is_converted then
+            {{ leadscore_tier('top_factors.conversion_probability') }}
+        end as tier,
         {{ leadscore_partial_score('top_factors.contributions', leadscore_feature_positions(model, true)) }}
             as fit_score,
         {{ leadscore_partial_score('top_factors.contributions', leadscore_feature_positions(model, false)) }}

@@ -1,7 +1,14 @@
 {#- Generic data tests (the project cannot install dbt_utils, so it carries the few it needs). -#}
 
 {% test accepted_range(model, column_name, min_value=none, max_value=none) %}
-    {#- Rows whose value lies outside [min_value, max_value] (NULLs pass). -#}
+    {#- Rows whose value lies outside [min_value, max_value] (NULLs pass). A feature column the
+        event taxonomy does not produce (a channel or intent another export lacks) has nothing
+        to check: the test passes. -#}
+    {%- set present = adapter.get_columns_in_relation(model) | map(attribute='name') | map('lower') | list
+        if execute else [] -%}
+    {%- if execute and column_name | lower not in present %}
+    select * from {{ model }} where false
+    {%- else %}
     select *
     from {{ model }}
     where
@@ -11,6 +18,7 @@
             {% if min_value is not none %} or {{ column_name }} < {{ min_value }}{% endif %}
             {% if max_value is not none %} or {{ column_name }} > {{ max_value }}{% endif %}
         )
+    {%- endif %}
 {% endtest %}
 
 {% test unique_combination(model, combination) %}
@@ -123,22 +131,61 @@
     where total.n > 0 and rejected.n > 0
 {% endtest %}
 
+{% test unmapped_event_share(model) %}
+    {#- Warns when more than var unmapped_event_share_warn of the events match no taxonomy row,
+        and fails the build above var unmapped_event_share_error. The failure count is the
+        share in parts per million; the build log names the top unmapped kinds and the line to
+        add to the taxonomy file for each. -#}
+    {{ config(
+        fail_calc='coalesce(max(unmapped_ppm), 0)',
+        warn_if='>' ~ (var('unmapped_event_share_warn') * 1000000) | int,
+        error_if='>' ~ (var('unmapped_event_share_error') * 1000000) | int,
+    ) }}
+    {%- if execute -%}
+        {%- set top = run_query('select channel, event_type, page_category, events, share_of_events, '
+            ~ 'unmapped_share_of_events, csv_line_to_add from ' ~ model
+            ~ ' order by events desc, channel, event_type, page_category limit 10') -%}
+        {%- if top | length > 0 and top[0][5] > var('unmapped_event_share_warn') -%}
+            {%- set lines = [] -%}
+            {%- for row in top -%}
+                {%- do lines.append('  ' ~ row[0] ~ ' / ' ~ row[1] ~ ' / ' ~ row[2] ~ ': ' ~ row[3]
+                    ~ ' events (' ~ '%.1f' | format(100 * row[4]) ~ '%)  ->  ' ~ row[6]) -%}
+            {%- endfor -%}
+            {{ log('Events no taxonomy row matches: ' ~ '%.1f' | format(100 * top[0][5])
+                ~ '% of all events (warn above ' ~ var('unmapped_event_share_warn')
+                ~ ', fail above ' ~ var('unmapped_event_share_error') ~ '). They count as '
+                ~ "'unclassified' and no feature sees what they mean. Top kinds, each with a line to "
+                ~ 'add to ' ~ leadscore_taxonomy_file() ~ ' (review its intent, weight and role):\n'
+                ~ (lines | join('\n')), info=true) }}
+        {%- endif -%}
+    {%- endif %}
+    select cast(round(1000000 * max(unmapped_share_of_events)) as bigint) as unmapped_ppm
+    from {{ model }}
+    having count(*) > 0
+{% endtest %}
+
 {% test psi_within_limits(model, column_name, count_column='current_leads') %}
     {#- Drift gate: warns when a PSI exceeds var psi_warn and fails the build above var
         psi_error (unless the test's severity is warn). Populations smaller than var
         drift_min_leads are not judged: their PSI is mostly sampling noise. The failure count
-        is the largest PSI in parts per million; the rows returned are the drifting ones. -#}
+        is the largest PSI in parts per million; the rows returned are the drifting ones.
+        A backfill (as_of before the cutoffs the model's reference distribution was taken at)
+        is not judged: its leads are younger and fewer than the reference's, so the PSI would
+        measure the calendar, not drift. The build log says so. -#}
     {{ config(
         fail_calc='coalesce(max(psi_ppm), 0)',
         warn_if='>' ~ (var('psi_warn') * 1000000) | int,
         error_if='>' ~ (var('psi_error') * 1000000) | int,
     ) }}
+    {%- set skip_reason = leadscore_drift_skip_reason() %}
+    {%- if skip_reason and execute %}{{ log(skip_reason, info=true) }}{% endif %}
     select
         *,
         cast(round(1000000 * {{ column_name }}) as bigint) as psi_ppm,
     from {{ model }}
     where
-        {{ column_name }} > {{ var('psi_warn') }}
+        {{ 'false' if skip_reason else 'true' }}
+        and {{ column_name }} > {{ var('psi_warn') }}
         and {{ count_column }} >= {{ var('drift_min_leads') }}
 {% endtest %}
 
