@@ -82,3 +82,13 @@
     {%- for column in var('numeric_attributes') -%}{%- do names.append(leadscore_slug(column)) -%}{%- endfor -%}
     {{- return(names) -}}
 {%- endmacro %}
+
+{% macro leadscore_tier_names() -%}
+    {#- The tiers of vars tier_thresholds and lowest_tier, best (highest threshold) first. -#}
+    {%- set names = [] -%}
+    {%- for tier, threshold in var('tier_thresholds') | dictsort(by='value', reverse=true) -%}
+        {%- do names.append(tier) -%}
+    {%- endfor -%}
+    {%- do names.append(var('lowest_tier')) -%}
+    {{- return(names) -}}
+{%- endmacro %}

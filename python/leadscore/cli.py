@@ -301,6 +301,12 @@ def _check(argv: list[str]) -> int:
     return check.main(argv)
 
 
+def _sync(argv: list[str]) -> int:
+    from leadscore import sync
+
+    return sync.main(argv)
+
+
 def _show(argv: list[str]) -> int:
     from leadscore import show
 
@@ -315,6 +321,7 @@ COMMANDS = {
     "build": (_build, "run dbt build (or any dbt command) with the project's profile"),
     "show": (_show, "print the top leads, the tier distribution and the model's metrics"),
     "report": (_report, "write the HTML report"),
+    "sync": (_sync, "send the leads whose scores changed to a CRM (webhook, HubSpot, Salesforce)"),
 }
 
 
