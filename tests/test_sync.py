@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,7 +44,8 @@ def outbox_ws(tmp_path_factory: pytest.TempPathFactory, tiny_scored: Workspace) 
     """The tiny scored leads with crm_outbox built and published. Tests never change it."""
     ws = tiny_scored.copy_to(tmp_path_factory.mktemp("sync"))
     ws.extra_env.update({"LEADSCORE_ORT_THREADS": "1", "LEADSCORE_SHAP_THREADS": "1"})
-    ws.dbt(*BUILD)
+    # lead_scores is built already: only the outbox and the importance view it reads
+    ws.dbt("build", "--select", "crm_outbox", "stg_leadscore_models__feature_importance")
     return ws
 
 
@@ -481,6 +483,27 @@ def test_a_sync_while_a_build_holds_the_warehouse_fails_at_once_and_changes_noth
     assert str(outbox_ws.warehouse) in result.stderr and f"PID {holder.pid}" in result.stderr
     assert "Nothing was sent or changed" in result.stderr
     assert crm.requests == [] and not (tmp_path / "state.duckdb").exists()
+
+
+def test_an_outbox_built_from_other_scores_than_the_published_ones_is_refused(
+    outbox_ws, httpserver, tmp_path, monkeypatch, capsys
+):
+    # lead_scores rebuilt without crm_outbox (dbt build --select lead_scores) leaves this
+    published = tmp_path / "published"
+    published.mkdir()
+    shutil.copy2(outbox_ws.published / "leadscore.duckdb", published / "leadscore.duckdb")
+    con = duckdb.connect(str(published / "leadscore.duckdb"))
+    con.execute("update lead_scores set score_fingerprint = score_fingerprint + 1 "
+                "where lead_id = (select min(lead_id) from lead_scores)")  # fmt: skip
+    con.close()
+    crm = CRM(httpserver, "webhook")
+    config = write_config(tmp_path, outbox_ws, httpserver, "webhook", published=str(published))
+
+    code, _, err = run(config, outbox_ws, monkeypatch, capsys)
+
+    assert code == 2 and crm.requests == []
+    assert "crm_outbox" in err and "1 leads differ" in err
+    assert "dbt build --select tag:scoring" in err
 
 
 def test_dry_run_prints_the_payloads_and_sends_and_changes_nothing(
