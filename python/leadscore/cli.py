@@ -295,6 +295,12 @@ def _report(argv: list[str]) -> int:
     return report.main(argv)
 
 
+def _check(argv: list[str]) -> int:
+    from leadscore import check
+
+    return check.main(argv)
+
+
 def _sync(argv: list[str]) -> int:
     from leadscore import sync
 
@@ -308,6 +314,7 @@ def _show(argv: list[str]) -> int:
 
 
 COMMANDS = {
+    "check": (_check, "profile an export folder against the input contract before a build"),
     "generate": (_generate, "write demo leads, events and conversions with known ground truth"),
     "train": (_train, "train, calibrate, export and publish a model version"),
     "promote": (_promote, "choose the champion model version (rollback)"),

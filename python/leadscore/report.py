@@ -133,7 +133,11 @@ def load_report(warehouse: Path, artifacts: Path, top: int = 20) -> ReportData:
     try:
         if not _has_table(con, "main", "lead_scores"):
             raise ReportError(f"{warehouse} has no lead_scores yet. Run: make demo")
-        scores = _frame(con, "select conversion_probability, score, tier from lead_scores")
+        # converted leads are no prospects: out of the tiers, expected conversions and lists
+        scores = _frame(
+            con,
+            "select conversion_probability, score, tier from lead_scores where not is_converted",
+        )
         if scores.empty:
             raise ReportError("lead_scores is empty: there is nothing to report on.")
         version, as_of = con.execute(
@@ -142,7 +146,7 @@ def load_report(warehouse: Path, artifacts: Path, top: int = 20) -> ReportData:
         top_leads = _frame(
             con,
             "select lead_id, score, tier, fit_score, engagement_score, conversion_probability, "
-            "top_reasons, top_factors from lead_scores "
+            "top_reasons, top_factors from lead_scores where not is_converted "
             "order by conversion_probability desc, lead_id limit ?",
             [top],
         )

@@ -88,6 +88,7 @@ def model_info(version: str | None, root: Path) -> str:
             "features": meta["features"],
             "feature_schema_hash": meta["feature_schema_hash"],
             "base_value": meta.get("base_value"),
+            "reference_cutoffs": meta.get("training_window", {}).get("test", {}).get("cutoffs", []),
         }
     )
 

@@ -1,7 +1,6 @@
 {#- How good each model version's scores turned out to be, once their outcomes matured: one row
     per model version and snapshot (as_of) with ranking (AUC), calibration (Brier, ECE) and the
     top-decile lift, next to the AUC the version had on its test fold at training. #}
-{{ config(materialized='table', tags=['scoring']) }}
 {%- set keys = ['model_version', 'as_of'] %}
 
 with matured as (

@@ -2,7 +2,6 @@
     challenger: var challenger_version, else the newest other registered version with the same
     feature schema. No challenger: an empty table with the same columns. A table, never a
     view: the scoring function exists only on the dbt connection. #}
-{{ config(materialized='table', tags=['scoring']) }}
 {%- set champion = leadscore_model() %}
 {%- set challenger = leadscore_challenger(champion) %}
 

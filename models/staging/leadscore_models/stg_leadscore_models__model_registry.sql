@@ -1,5 +1,4 @@
 {#- One row per trained model version, from the registry the training run writes. #}
-{{ config(materialized='view', tags=['scoring']) }}
 
 with model_registry as (
     {{ leadscore_registry_table('model_registry', [

@@ -1,7 +1,6 @@
 {#- Precision and recall at each tier threshold (var tier_thresholds) on matured outcomes, for
     the whole population and per segment: "of the leads at or above B, how many converted, and
     which share of all conversions were they?" #}
-{{ config(materialized='table', tags=['scoring']) }}
 
 with matured as (
     select * from {{ ref('int_lead_scores_matured') }}

@@ -3,7 +3,6 @@
     probabilities, share of leads given the same tier, mean absolute difference);
     'matured': for every past snapshot where both scored the same leads and the outcomes have
     matured, AUC, Brier and ECE of each on exactly those leads. No challenger: no rows. #}
-{{ config(materialized='table', tags=['scoring']) }}
 {%- set keys = ['model_version', 'as_of'] %}
 
 with challenger_scores as (

@@ -3,7 +3,7 @@
     the model expected (the sum of their probabilities over the whole label window) and the
     conversions that happened since, within the window. While the window is still running
     (is_window_complete false), actual conversions are still coming in. #}
-{{ config(materialized='table', tags=['scoring'], contract={'enforced': true}) }}
+{{ config(contract={'enforced': true}) }}
 
 with lead_score_history as (
     select * from {{ ref('lead_score_history') }}
@@ -21,10 +21,7 @@ open_at_snapshot as (
     left join conversions on lead_score_history.lead_id = conversions.lead_id
     where
         lead_score_history.as_of < {{ leadscore_as_of() }}
-        and (
-            conversions.converted_at is null
-            or conversions.converted_at >= lead_score_history.as_of
-        )
+        and {{ leadscore_was_open_at('conversions.converted_at', 'lead_score_history.as_of') }}
 ),
 
 by_tier as (
@@ -34,9 +31,8 @@ by_tier as (
         tier,
         count(*) as leads,
         sum(conversion_probability) as expected_conversions,
-        count(*) filter (
-            where converted_at < as_of + interval {{ var('label_window_days') }} day
-        ) as actual_conversions,
+        cast(sum({{ leadscore_converted_within_window('converted_at', 'as_of') }}) as bigint)
+            as actual_conversions,
     from open_at_snapshot
     group by as_of, model_version, tier
 ),
@@ -55,8 +51,7 @@ final as (
         least(
             date_diff('day', as_of, {{ leadscore_as_of() }}) / {{ var('label_window_days') }}, 1
         ) as window_elapsed_share,
-        as_of + interval {{ var('label_window_days') }} day <= {{ leadscore_as_of() }}
-            as is_window_complete,
+        {{ leadscore_has_matured('as_of') }} as is_window_complete,
     from by_tier
 )
 

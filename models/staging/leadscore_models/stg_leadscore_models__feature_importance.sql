@@ -1,5 +1,4 @@
 {#- Global feature importance per model version (gain, splits, mean |SHAP|). #}
-{{ config(materialized='view', tags=['scoring']) }}
 
 with model_feature_importance as (
     {{ leadscore_registry_table('model_feature_importance', [

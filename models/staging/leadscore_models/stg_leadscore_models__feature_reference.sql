@@ -1,5 +1,4 @@
 {#- The training distribution of every feature and of the score, per model version and bin. #}
-{{ config(materialized='view', tags=['scoring']) }}
 
 with model_feature_reference as (
     {{ leadscore_registry_table('model_feature_reference', [

@@ -2,7 +2,6 @@
     current open leads against the training distribution of the model behind lead_scores,
     with the feature's global importance. Tests warn above var psi_warn and fail the build
     above var psi_error. #}
-{{ config(materialized='table', tags=['scoring']) }}
 
 with feature_drift_bins as (
     select * from {{ ref('feature_drift_bins') }}

@@ -2,7 +2,6 @@
     probability and cut into deciles (1 = the highest-scored tenth): each decile's conversion
     rate over the overall rate, and the share of all conversions found by calling the leads of
     this decile and the ones above it. #}
-{{ config(materialized='table', tags=['scoring']) }}
 
 with matured as (
     select * from {{ ref('int_lead_scores_matured') }}

@@ -7,7 +7,6 @@
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
     full_refresh=false,
-    tags=['scoring'],
 ) }}
 
 with challenger_scores as (

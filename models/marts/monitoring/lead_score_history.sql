@@ -9,7 +9,6 @@
     on_schema_change='append_new_columns',
     full_refresh=false,
     contract={'enforced': true},
-    tags=['scoring'],
 ) }}
 
 with lead_scores as (

@@ -1,9 +1,8 @@
 {#- Past scores whose outcome is now known: every history snapshot (served scores and challenger
     scores) whose label window (var label_window_days) has fully passed by as_of, with the
-    outcome "converted within the window after the snapshot", as lead_training_set labels it.
+    outcome "converted within the window after the snapshot" (macros/labels.sql).
     Leads that had already converted at the snapshot are left out: there was nothing to
     predict. The lead's segment attributes come along for the per-segment evaluation. #}
-{{ config(materialized='view', tags=['scoring']) }}
 {%- set segments = leadscore_segment_columns() %}
 
 with lead_score_history as (
@@ -47,23 +46,21 @@ matured as (
         scores.model_version,
         scores.scored_as,
         scores.as_of,
-        scores.as_of + interval {{ var('label_window_days') }} day as matured_at,
+        {{ leadscore_label_window_end('scores.as_of') }} as matured_at,
         scores.lead_id,
         scores.conversion_probability as probability,
         scores.tier,
-        coalesce(
-            conversions.converted_at < scores.as_of + interval {{ var('label_window_days') }} day,
-            false
-        )::integer as label,
+        {{ leadscore_converted_within_window('conversions.converted_at', 'scores.as_of') }}
+            as label,
         {% for segment in segments -%}
-        coalesce(cast(leads.{{ segment }} as varchar), 'missing') as {{ segment }},
+        coalesce(cast(leads.{{ leadscore_ident(segment) }} as varchar), 'missing') as {{ leadscore_ident(segment) }},
         {% endfor -%}
     from scores
     left join conversions on scores.lead_id = conversions.lead_id
     left join leads on scores.lead_id = leads.lead_id
     where
-        scores.as_of + interval {{ var('label_window_days') }} day <= {{ leadscore_as_of() }}
-        and (conversions.converted_at is null or conversions.converted_at >= scores.as_of)
+        {{ leadscore_has_matured('scores.as_of') }}
+        and {{ leadscore_was_open_at('conversions.converted_at', 'scores.as_of') }}
         and scores.conversion_probability is not null
 )
 

@@ -3,7 +3,6 @@
     segment_auc_gap below the overall AUC or its ECE more than var segment_ece_gap above the
     overall ECE, provided it has at least var evaluation_min_positives conversions and
     non-conversions (fewer are too noisy to judge). #}
-{{ config(materialized='table', tags=['scoring']) }}
 {%- set keys = ['model_version', 'as_of', 'segment_name', 'segment_value'] %}
 
 with matured as (

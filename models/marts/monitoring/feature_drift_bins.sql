@@ -3,7 +3,6 @@
     with the training share and the current share. Values are encoded and binned exactly as
     training binned them: categories as vocabulary codes (-1 unknown), numbers rounded to
     float32 as the model sees them, NULLs in bin -1. #}
-{{ config(materialized='table', tags=['scoring']) }}
 {%- set model = leadscore_model() %}
 {%- set names = [] %}
 {%- for feature in model.features %}{% do names.append(feature.name) %}{% endfor %}

@@ -126,7 +126,10 @@ final as (
         cast(top_factors.lead_id as varchar) as lead_id,
         top_factors.conversion_probability,
         cast(round(100 * top_factors.conversion_probability) as integer) as score,
-        {{ leadscore_tier('top_factors.conversion_probability') }} as tier,
+        -- a converted lead is no prospect: no tier (score_status 'converted')
+        case when not top_factors.is_converted then
+            {{ leadscore_tier('top_factors.conversion_probability') }}
+        end as tier,
         {{ leadscore_partial_score('top_factors.contributions', leadscore_feature_positions(model, true)) }}
             as fit_score,
         {{ leadscore_partial_score('top_factors.contributions', leadscore_feature_positions(model, false)) }}
