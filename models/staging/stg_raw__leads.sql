@@ -14,7 +14,7 @@ usable as (
         {% for column in leadscore_categorical_features() + leadscore_numeric_features() -%}
         {{ leadscore_ident(column) }},
         {% endfor -%}
-        {% if var('label_column') -%}
+    {% if var('label_column') -%}
         label,
         {% endif -%}
     from base_leads
