@@ -10,12 +10,13 @@
     a day after it arrived is a positive at its 1-hour cutoff (and absent from later ones).
     Only cutoffs whose label window has fully passed by the end of the data (or as_of, if
     earlier) are used. A long-open lead keeps at most var('training_max_calendar_rows_per_lead')
-    calendar rows (a fixed pseudo-random choice), weighted by sample_weight so it still counts
-    as much as before; the post-hook logs how many pairs were left out.
+    calendar rows (its newest and a fixed pseudo-random choice of the others, weighted by
+    sample_weight so it still counts as much as before); the post-hook logs how many pairs were left out.
     A flat export (no created_at) has one row per lead at as_of, labelled by var('label_column'). #}
 -- depends_on: {{ ref('rule_based_points') }}
 {{ config(post_hook="{{ leadscore_training_set_summary(this) }}") }}
 {%- set window = var('label_window_days') %}
+{%- set cap = var('training_max_calendar_rows_per_lead') %}
 
 with leads as (
     select * from {{ ref('stg_raw__leads') }}
@@ -97,25 +98,30 @@ open_pairs as (
 ),
 
 bounded_pairs as (
-    -- long-open leads: a fixed pseudo-random subset of their calendar rows, weighted up
+    -- long-open leads: their newest calendar row (the one most like scoring today) and a fixed
+    -- pseudo-random subset of the older ones, weighted up to stand for all of them
     select
         *,
         case
-            when cutoff_kind = 'calendar' and calendar_rows > {{ var('training_max_calendar_rows_per_lead') }}
-                then calendar_rows / {{ var('training_max_calendar_rows_per_lead') }}.0
-            else 1.0
+            when cutoff_kind = 'early' or calendar_rows <= {{ cap }} or as_of = newest then 1.0
+            else (calendar_rows - 1) / ({{ cap }} - 1.0)
         end as sample_weight,
     from (
         select
             *,
-            count(*) filter (where cutoff_kind = 'calendar') over (partition by lead_id)
-                as calendar_rows,
             row_number() over (
-                partition by lead_id, cutoff_kind order by hash(lead_id, as_of)
+                partition by lead_id, cutoff_kind order by as_of = newest desc, hash(lead_id, as_of)
             ) as pick,
-        from open_pairs
+        from (
+            select
+                *,
+                count(*) filter (where cutoff_kind = 'calendar') over (partition by lead_id)
+                    as calendar_rows,
+                max(as_of) over (partition by lead_id, cutoff_kind) as newest,
+            from open_pairs
+        )
     )
-    where cutoff_kind = 'early' or pick <= {{ var('training_max_calendar_rows_per_lead') }}
+    where cutoff_kind = 'early' or pick <= {{ cap }}
 ),
 
 spine as (
