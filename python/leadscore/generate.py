@@ -135,7 +135,7 @@ every latent they add is part of the oracle, so the truth stays exact.
     Steady arrivals, and a regime shift: leads created in the last third of the span come more
     often through paid search and content syndication (``SHIFT_SOURCE_SHARE``), have a journey
     more often (intercept + 1.0) that converts more often (``q`` intercept + 1.8), and a
-    background hazard three times as high: they convert about three times as often as the
+    background hazard three times as high: they convert two to three times as often as the
     leads before them.  A model calibrated on the earlier months under-predicts them.
 """
 
@@ -1616,7 +1616,7 @@ def _parser() -> argparse.ArgumentParser:
         default="default",
         help="default: leads arrive at a growing rate; steady: at a constant rate; fast: "
         "steady, and about a quarter of leads ask for a demo at once and convert within days; "
-        "shift: steady, and leads of the last third of the span convert about three times as "
+        "shift: steady, and leads of the last third of the span convert two to three times as "
         "often and arrive through other channels (see the module docstring)",
     )
     parser.add_argument("--quiet", action="store_true", help="no per-chunk progress")
