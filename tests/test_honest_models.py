@@ -56,9 +56,10 @@ class History:
 @pytest.fixture(scope="session")
 def fast_history(tmp_path_factory: pytest.TempPathFactory) -> History:
     ws = Workspace(tmp_path_factory.mktemp("fast_history"))
-    generate(ws, "fast", leads=4000, months=18)
+    generate(ws, "fast", leads=6000, months=18)
     ws.dbt("build", *FEATURE_MODELS, as_of=EARLY_AS_OF, vars=WINDOW)
-    metadata = train(ws)
+    # a 90-day test period: enough new leads for the reported AUC to be more than noise
+    metadata = train(ws, "--test-days", "90")
     late = ws.dbt("build", *FEATURE_MODELS, as_of=LATE_AS_OF, vars=WINDOW)
     return History(ws, metadata, late)
 

@@ -28,7 +28,7 @@ from leadscore.export import (
     to_onnx,
 )
 from leadscore.folds import FoldError
-from leadscore.metrics import expected_calibration_error
+from leadscore.metrics import expected_calibration_error, worst_bin_gap
 from leadscore.scoring import Scorer
 from leadscore.training import (
     FOLDS,
@@ -99,6 +99,17 @@ def test_calibration_repairs_a_miscalibrated_model():
         calibrated = apply_calibration(calibration, raw[held_out])
         after = expected_calibration_error(y[held_out], calibrated)
         assert after < before / 5, calibration["method"]
+
+
+def test_worst_bin_gap_finds_a_crowded_bin_the_average_hides():
+    rng = np.random.default_rng(4)
+    p = np.concatenate([np.full(9_000, 0.05), np.full(433, 0.44), np.full(50, 0.95)])
+    truth = np.concatenate([np.full(9_000, 0.05), np.full(433, 0.34), np.full(50, 0.20)])
+    y = (rng.random(p.size) < truth).astype(int)
+    assert expected_calibration_error(y, p) < 0.02  # the average looks fine
+    assert worst_bin_gap(y, p) == pytest.approx(0.10, abs=0.03)  # 0.44 predicted, 0.34 seen
+    # the bin of 50 rows is far off too, but too small to judge
+    assert worst_bin_gap(y, p, min_rows=100) < 0.2
 
 
 # --------------------------------------------------------------------------- time folds
@@ -322,22 +333,12 @@ def assert_nothing_published(ws: Workspace, versions: list[str], champion: str |
         ("delete from lead_training_set", "lead_training_set is empty.*rebuild the features"),
         ("update lead_training_set set label = 0", "only label 0.*Check the conversions"),
         (
-            # a short recent history: ten rows in each of the three newest cutoffs
-            """
-            create or replace table lead_training_set as
-            select * exclude (row_in_cutoff)
-            from (
-                select
-                    *,
-                    row_number() over (partition by as_of order by lead_id) as row_in_cutoff,
-                from lead_training_set
-            )
-            where as_of < timestamp '2026-01-01' or row_in_cutoff <= 10
-            """,
-            "The validation fold has 10 rows, fewer than 20.*more leads or a longer history",
+            # only the recent history: no row's label window ends before the test period
+            "delete from lead_training_set where as_of < timestamp '2026-01-01'",
+            "No row's label window.*too short to test honestly.*lower label_window_days",
         ),
     ],
-    ids=["empty", "single-class", "too-few-rows-per-fold"],
+    ids=["empty", "single-class", "history-too-short"],
 )
 def test_bad_training_set_is_refused_and_nothing_is_published(
     trained_copy, capsys, monkeypatch, spoiling, message
