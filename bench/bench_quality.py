@@ -88,7 +88,8 @@ def measure_xeducation(csv: Path, workdir: Path, threads: int) -> float:
     variables = (ROOT / "examples" / "xeducation" / "vars.yml").read_text()
     run([str(BIN / "dbt"), "build", "--select", "+lead_training_set", *NO_TESTS,
          "--vars", variables], env)  # fmt: skip
-    run([str(BIN / "python"), "python/train.py", "--threads", str(threads)], env)
+    run([str(BIN / "python"), "python/train.py", "--threads", str(threads),
+         "--min-data-in-leaf", "20"], env)  # fmt: skip
     return champion_metadata(root)["metrics"]["test"]["auc"]
 
 
