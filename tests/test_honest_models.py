@@ -146,16 +146,15 @@ def test_training_records_the_label_window_the_set_was_built_with(fast_history):
     assert fast_history.metadata["training_window"]["embargo_days"] == 7
 
 
-def test_a_regime_shift_shows_in_the_calibration_report(tmp_path: Path, fast_history):
+def test_a_regime_shift_shows_in_the_calibration_report(tmp_path: Path):
     ws = Workspace(tmp_path)
     generate(ws, "shift", leads=3000, months=12)
     ws.dbt("build", *FEATURE_MODELS, vars=WINDOW)
     metrics = train(ws, "--backtest-periods", "0")["metrics"]
     assert metrics["test_worst_bin_gap"] > 0.05
     assert any("Calibration is off on the test period" in w for w in metrics["warnings"])
-    # the same report on the fast simulation, whose rates do not move, raises no such warning
-    steady = fast_history.metadata["metrics"]
-    assert not any("Calibration is off" in w for w in steady["warnings"])
+    # the late leads convert more often than the model was calibrated for: it under-predicts
+    assert metrics["test"]["positive_rate"] > 1.2 * metrics["test_mean_predicted"]
 
 
 LOCK_HOLDER = """
