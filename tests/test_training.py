@@ -362,3 +362,12 @@ def test_missing_warehouse_is_refused_with_the_command_to_build_it(trained_copy,
     assert code != 0
     assert "does not exist" in err and "dbt build --exclude tag:scoring" in err
     assert_nothing_published(ws, versions, champion)
+
+
+def test_rare_values_are_the_categories_seen_in_training_without_a_code():
+    from leadscore.training import rare_values
+
+    column = pd.Series(["VP", "VP", "Intern", None, "CEO"])
+    assert rare_values(column, ["VP"]) == ["CEO", "Intern"]
+    # a free-text column lists none: its values read as unknown
+    assert rare_values(pd.Series([f"note {i}" for i in range(20)]), [], limit=10) == []

@@ -77,6 +77,7 @@ __all__ = [
     "choose_calibration",
     "encode_features",
     "feature_spec",
+    "rare_values",
     "train_model",
 ]
 
@@ -189,6 +190,17 @@ def build_vocabularies(
         stats = stats.reset_index().sort_values(["mean", "value"])
         vocabularies[feature["name"]] = [str(v) for v in stats["value"]]
     return vocabularies
+
+
+def rare_values(column: pd.Series, vocabulary: list[str], limit: int = 1000) -> list[str]:
+    """Categories seen in training but too rarely to get a code of their own.
+
+    Scoring gives them status 'rare_category' (seen, but the model cannot tell them apart)
+    instead of 'unknown_category' (never seen). A column with more than ``limit`` of them is
+    free text rather than a category: none are listed and they read as unknown.
+    """
+    seen = set(column.dropna().astype(str).unique()) - set(vocabulary)
+    return sorted(seen) if len(seen) <= limit else []
 
 
 def encode_features(
@@ -786,6 +798,9 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
         feature["missing_rate_train"] = float(np.isnan(data.x["train"][:, j]).mean())
         if feature["kind"] == "categorical":
             feature["vocabulary"] = vocabularies[feature["name"]]
+            feature["rare_values"] = rare_values(
+                frame.loc[data.masks["train"], feature["name"]], feature["vocabulary"]
+            )
     version = _new_version(config.artifacts, config.version)
     training_seconds = time.perf_counter() - started
     metadata: dict[str, Any] = {
