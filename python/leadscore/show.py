@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         except duckdb.IOException:
             return 0
         try:
-            print("Champion model, test fold:")
+            print("Champion model, test period (all rows, then new and established leads):")
             print(
                 con.sql(
                     """
@@ -77,7 +77,12 @@ def main(argv: list[str] | None = None) -> int:
                            round(test_pr_auc, 4) as pr_auc, round(test_brier, 5) as brier,
                            round(test_ece, 4) as ece, round(test_top_decile_lift, 2) as lift_top10,
                            round(rule_based_auc, 4) as rule_based_auc,
-                           round(oracle_auc, 4) as oracle_auc
+                           round(oracle_auc, 4) as oracle_auc,
+                           round(new_lead_auc, 4) as new_lead_auc,
+                           round(established_lead_auc, 4) as established_auc,
+                           round(backtest_auc_mean, 4) as backtest_auc,
+                           round(backtest_auc_std, 4) as backtest_auc_sd,
+                           round(worst_calibration_gap, 4) as worst_bin_gap
                     from leadscore_models.model_registry where is_champion
                     """
                 )
