@@ -299,38 +299,50 @@ def _lift(data: ReportData) -> str:
 
 def _model_vs_rules(data: ReportData) -> str:
     rows = [r for r in test_fold_rows(_metrics(data)) if r.auc is not None]
-    body = ""
+    charts, notes = [], []
     if rows:
-        chart = grouped_bars_svg(
-            [r.segment for r in rows],
-            [
-                ("model", [r.auc for r in rows]),
-                ("rule-based score", [r.baselines.get("rule_based_auc") for r in rows]),
-                ("lead age alone", [r.baselines.get("lead_age_auc") for r in rows]),
-            ],
-            "AUC on the test fold",
-            "model and rule-based AUC",
-            reference=0.5,
+        charts.append(
+            grouped_bars_svg(
+                [r.segment for r in rows],
+                [
+                    ("model", [r.auc for r in rows]),
+                    ("rule-based score", [r.baselines.get("rule_based_auc") for r in rows]),
+                    ("lead age alone", [r.baselines.get("lead_age_auc") for r in rows]),
+                ],
+                "AUC on the test fold",
+                "model and rule-based AUC",
+                reference=0.5,
+            )
         )
-        body += f"<h3>{_e(TEST_FOLD)}</h3>" + f'<div class="chart">{chart}</div>'
+        notes.append(
+            f"Left: {TEST_FOLD}, how well each ranks converters above the rest "
+            "(0.5, the dashed line, is a coin toss)."
+        )
     if not data.rule_vs_model.empty:
         frame = data.rule_vs_model
-        chart = grouped_bars_svg(
-            [
-                _fmt(lo) if lo == hi else f"{_fmt(lo)}–{_fmt(hi)}"
-                for lo, hi in zip(frame["rule_min"], frame["rule_max"], strict=True)
-            ],
-            [("mean model score", [float(v) for v in frame["mean_score"]])],
-            "mean model score (0-100)",
-            "model score by rule-based score",
-            digits=0,
+        charts.append(
+            grouped_bars_svg(
+                [
+                    _fmt(lo) if lo == hi else f"{_fmt(lo)}–{_fmt(hi)}"
+                    for lo, hi in zip(frame["rule_min"], frame["rule_max"], strict=True)
+                ],
+                [("mean model score", [float(v) for v in frame["mean_score"]])],
+                "mean model score (0-100)",
+                "model score by rule-based score",
+                digits=0,
+            )
         )
-        body += f'<div class="chart">{chart}</div>' + _note(
-            "Open leads in six equal groups by the points the rule-based score gives them "
-            "(the labels), with the mean score the model gives the same leads: where the bars "
-            "do not rise with the points, the rules and the model disagree."
+        notes.append(
+            "Right: open leads in six equal groups by the points the rule-based score gives "
+            "them (the labels), with the mean score the model gives the same leads; where the "
+            "bars do not rise with the points, the rules and the model disagree."
         )
-    return _section("model-vs-rules", body or _note("No rule-based score in this build."))
+    if not charts:
+        return _section("model-vs-rules", _note("No rule-based score in this build."))
+    return _section(
+        "model-vs-rules",
+        f'<div class="chart">{"".join(charts)}</div>' + "".join(_note(n) for n in notes),
+    )
 
 
 def _key_factors(data: ReportData) -> str:
@@ -683,7 +695,7 @@ th, td { border-bottom: 1px solid #e5e7eb; padding: 4px 8px; text-align: left;
          vertical-align: top; }
 table.card th { width: 180px; color: #4b5563; font-weight: normal; }
 tr.flagged td { background: #fdecea; }
-.chart svg { margin-right: 16px; vertical-align: top; }
+.chart { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: flex-start; }
 .note { color: #4b5563; font-size: 13px; max-width: 860px; }
 """
 
