@@ -21,11 +21,11 @@ def show(ws: Workspace, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def shown(scored_workspace: Workspace) -> str:
-    return show(scored_workspace, "--database", str(scored_workspace.warehouse), "--top", "5")
+    return show(scored_workspace, "--database", str(scored_workspace.warehouse), "--top", "20")
 
 
 def test_show_lists_the_same_open_leads_as_the_report(shown, scored_workspace):
-    data = report.load_report(scored_workspace.warehouse, scored_workspace.artifacts, top=5)
+    data = report.load_report(scored_workspace.warehouse, scored_workspace.artifacts, top=20)
     listed = re.findall(r"^  (\S+) \(score \d+, tier \w\):$", shown, flags=re.MULTILINE)
     assert listed == list(data.top_leads["lead_id"])
     converted = {r[0] for r in scored_workspace.sql(
