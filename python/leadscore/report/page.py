@@ -95,6 +95,18 @@ def _table(
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _card_table(frame: pd.DataFrame, rows: dict[str, str], digits: int = 3) -> str:
+    """A table with one row per field (name -> label) and one column per record: a few wide
+    records (model versions, timestamps, many metrics) read better down than across."""
+    body = "".join(
+        f"<tr><th>{_e(label)}</th>"
+        + "".join(f"<td>{_e(_cell(r.get(name), digits))}</td>" for r in frame.to_dict("records"))
+        + "</tr>"
+        for name, label in rows.items()
+    )
+    return f'<table class="card"><tbody>{body}</tbody></table>'
+
+
 def _plain(value: Any) -> Any:
     """numpy / pandas scalars as plain Python values; NaT and NA as None."""
     if value is None or value is pd.NA or value is pd.NaT:
@@ -624,7 +636,7 @@ def _comparison(data: ReportData) -> str:
         )
     return _section(
         "champion-challenger",
-        _table(
+        _card_table(
             data.comparison,
             {
                 "champion_version": "champion",
