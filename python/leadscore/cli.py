@@ -77,6 +77,18 @@ def _train(argv: list[str]) -> int:
     parser.add_argument(
         "--threads", type=int, default=0, help="LightGBM threads (default: all cores)"
     )
+    parser.add_argument(
+        "--test-days",
+        type=int,
+        default=defaults.test_days,
+        help="the test period: the last this many days of cutoffs (60)",
+    )
+    parser.add_argument(
+        "--backtest-periods",
+        type=int,
+        default=defaults.backtest_periods,
+        help="rolling-origin backtest over this many test periods (3; 0 skips it)",
+    )
     args = parser.parse_args(argv)
     if args.label_window_days is not None:
         code = _dbt(
@@ -103,6 +115,8 @@ def _train(argv: list[str]) -> int:
         refit=not args.no_refit,
         version=args.version,
         threads=args.threads,
+        test_days=args.test_days,
+        backtest_periods=args.backtest_periods,
     )
     try:
         train_model(config)

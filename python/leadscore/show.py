@@ -115,6 +115,16 @@ def model_line(registry_row: dict[str, Any]) -> list[str]:
         if baselines:
             parts.append(f"baselines: {baselines}")
         lines.append(f"  {row.segment}: " + "; ".join(parts))
+    if registry_row.get("backtest_auc_mean") is not None:
+        lines.append(
+            f"  backtest on earlier periods: AUC {registry_row['backtest_auc_mean']:.3f}"
+            f" ± {registry_row.get('backtest_auc_std') or 0:.3f}"
+        )
+    if registry_row.get("worst_calibration_gap") is not None:
+        lines.append(
+            "  worst calibration bin: observed rate "
+            f"{registry_row['worst_calibration_gap']:.1%} off the predicted one"
+        )
     return lines
 
 
