@@ -123,7 +123,8 @@ def model_line(registry_row: dict[str, Any]) -> list[str]:
     if registry_row.get("worst_calibration_gap") is not None:
         lines.append(
             "  worst calibration bin: observed rate "
-            f"{registry_row['worst_calibration_gap']:.1%} off the predicted one"
+            f"{100 * registry_row['worst_calibration_gap']:.1f} percentage points off the "
+            "predicted one"
         )
     return lines
 
