@@ -56,7 +56,7 @@ lead_fingerprints as (
         lead_id,
         hash(
             '{{ settings_hash }}',
-            (select bit_xor(hash(taxonomy)) from taxonomy),
+            (select bit_xor(hash(taxonomy)) from taxonomy),  -- noqa: RF02
             count(*),
             bit_xor(hash(events))
         ) as lead_fingerprint

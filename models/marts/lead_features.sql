@@ -62,7 +62,7 @@ candidates as (
         leads.*,
         {{ leadscore_as_of() }} as as_of,
         hash(
-            '{{ settings_hash }}', leads, conversions, timeline_fingerprints.timeline_fingerprint
+            '{{ settings_hash }}', leads, conversions, timeline_fingerprints.timeline_fingerprint  -- noqa: RF02, LT05
         ) as lead_fingerprint
     from leads
     left join conversions on leads.lead_id = conversions.lead_id

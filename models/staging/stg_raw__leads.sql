@@ -6,17 +6,17 @@ with base_leads as (
 
 usable as (
     select
-        lead_id,
-        created_at,
         {% for column in var('pii_columns') -%}
         {{ leadscore_ident(leadscore_slug(column) ~ '_hash') }},
         {% endfor -%}
         {% for column in leadscore_categorical_features() + leadscore_numeric_features() -%}
         {{ leadscore_ident(column) }},
         {% endfor -%}
-    {% if var('label_column') -%}
+        {% if var('label_column') -%}
         label,
         {% endif -%}
+        lead_id,
+        created_at
     from base_leads
     where reject_reason is null
 )
