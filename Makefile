@@ -45,8 +45,11 @@ report: install
 test: install lint
 	$(BIN)/python -m pytest
 
-# SQL folders held to the house style (sqlfluff, .sqlfluff); the rest join as they are cleaned
-SQL_LINTED := models/staging/leadscore_models models/intermediate/monitoring models/marts/monitoring
+# SQL held to the house style (sqlfluff, .sqlfluff). Three models are not clean yet: they build
+# JSON structs and lists (DuckDB syntax sqlfluff cannot parse or lay out): lead_scores,
+# lead_training_set and crm_outbox.
+SQL_LINTED := models/staging models/intermediate models/audit models/marts/lead_features.sql \
+	models/marts/monitoring
 
 lint: install
 	$(BIN)/ruff check python tests bench
