@@ -222,6 +222,12 @@ def _report(argv: list[str]) -> int:
     return report.main(argv)
 
 
+def _serve(argv: list[str]) -> int:
+    from leadscore import serve
+
+    return serve.main(argv)
+
+
 def _show(argv: list[str]) -> int:
     from leadscore import show
 
@@ -235,6 +241,7 @@ COMMANDS = {
     "build": (_dbt, "run dbt with the project's profile, e.g. leadscore build build"),
     "show": (_show, "print the top leads, the tier distribution and the model's metrics"),
     "report": (_report, "write the HTML report"),
+    "serve": (_serve, "score leads in real time over HTTP (same features, same model)"),
 }
 
 
