@@ -110,10 +110,12 @@ class Factor(BaseModel):
 
 
 class LeadScore(BaseModel):
+    """A lead's row of lead_scores as the build would write it (NULL columns as null)."""
+
     lead_id: str
-    conversion_probability: float
-    score: int
-    tier: str
+    conversion_probability: float | None
+    score: int | None
+    tier: str | None
     fit_score: int | None
     engagement_score: int | None
     top_factors: list[Factor]
@@ -356,7 +358,7 @@ def _score(
                                  hint))
         if row["event_problems"]:
             continue
-        if row.get("conversion_probability") is None:
+        if row.get("lead_id") is None:  # no lead_scores row
             errors.append(_error([*at, "as_of"], "the lead was not scored: created after as_of?",
                                  "value_error", "check created_at and as_of"))
             continue
