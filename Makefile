@@ -19,6 +19,8 @@ install: $(VENV)/.installed
 
 ## demo: generate demo data, build features, train, score in the warehouse, show the result
 demo: install data features train scores show
+	@echo "Send changed scores to your CRM: $(BIN)/leadscore sync --config examples/crm/crm.yml --dry-run"
+	@echo "  (then without --dry-run, with LEADSCORE_CRM_TOKEN set; README: Sending scores to your CRM)"
 
 data: install
 	$(BIN)/leadscore generate --leads $(LEADS)
@@ -47,8 +49,12 @@ serve: install
 test: install lint
 	$(BIN)/python -m pytest
 
+# SQL folders held to the house style (sqlfluff, .sqlfluff); the rest join as they are cleaned
+SQL_LINTED := models/staging/leadscore_models models/intermediate/monitoring models/marts/monitoring
+
 lint: install
 	$(BIN)/ruff check python tests bench
+	$(BIN)/sqlfluff lint $(SQL_LINTED)
 
 clean:
 	rm -rf target logs data artifacts published reports warehouse.duckdb warehouse.duckdb.wal

@@ -40,39 +40,40 @@ behaviour as (
         -- engagement: activity counts by window, channel and intent
         {% for days in windows -%}
         count(*) filter (where is_activity and age_days <= {{ days }}) as activities_{{ days }}d,
-        {% for channel in var('channels') -%}
+        {% for channel in leadscore_channels() -%}
         count(*) filter (
-            where is_activity and channel = '{{ channel }}' and age_days <= {{ days }}
-        ) as {{ channel }}_actions_{{ days }}d,
+            where is_activity and channel = {{ leadscore_sql_string(channel) }} and age_days <= {{ days }}
+        ) as {{ leadscore_ident(leadscore_slug(channel) ~ '_actions_' ~ days ~ 'd') }},
         {% endfor -%}
-        {% for intent in var('intents') -%}
+        {% for intent in leadscore_intents() -%}
         count(*) filter (
-            where intent_category = '{{ intent }}' and age_days <= {{ days }}
-        ) as {{ intent }}_signals_{{ days }}d,
+            where intent_category = {{ leadscore_sql_string(intent) }} and age_days <= {{ days }}
+        ) as {{ leadscore_ident(leadscore_slug(intent) ~ '_signals_' ~ days ~ 'd') }},
         {% endfor -%}
         {% endfor -%}
         count(*) filter (where is_activity) as activities_total,
         coalesce(
             sum(intent_weight * pow(0.5, age_days / {{ half_life }})) filter (where is_activity), 0
         ) as engagement_score_decayed,
-        count(*) filter (where event_type = 'email_sent' and age_days <= 90) as emails_sent_90d,
-        count(*) filter (where event_type = 'email_open' and age_days <= 90)
-        / nullif(count(*) filter (where event_type = 'email_sent' and age_days <= 90), 0)
+        count(*) filter (where role = 'email_sent' and age_days <= 90) as emails_sent_90d,
+        count(*) filter (where role = 'email_open' and age_days <= 90)
+        / nullif(count(*) filter (where role = 'email_sent' and age_days <= 90), 0)
             as email_open_rate_90d,
-        count(*) filter (where event_type = 'email_click' and age_days <= 90)
-        / nullif(count(*) filter (where event_type = 'email_sent' and age_days <= 90), 0)
+        count(*) filter (where role = 'email_click' and age_days <= 90)
+        / nullif(count(*) filter (where role = 'email_sent' and age_days <= 90), 0)
             as email_click_rate_90d,
-        count(*) filter (where event_type = 'email_open')
-        / nullif(count(*) filter (where event_type = 'email_sent'), 0) as email_open_rate_total,
-        count(*) filter (where event_type = 'email_click')
-        / nullif(count(*) filter (where event_type = 'email_sent'), 0) as email_click_rate_total,
-        count(*) filter (where event_type = 'unsubscribe') > 0 as has_unsubscribed,
+        count(*) filter (where role = 'email_open')
+        / nullif(count(*) filter (where role = 'email_sent'), 0) as email_open_rate_total,
+        count(*) filter (where role = 'email_click')
+        / nullif(count(*) filter (where role = 'email_sent'), 0) as email_click_rate_total,
+        count(*) filter (where role = 'unsubscribe') > 0 as has_unsubscribed,
         -- recency and frequency
         min(age_days) filter (where is_activity) as days_since_last_activity,
-        {% for intent in var('intents') -%}
-        min(age_days) filter (where intent_category = '{{ intent }}') as days_since_last_{{ intent }},
+        {% for intent in leadscore_intents() -%}
+        min(age_days) filter (where intent_category = {{ leadscore_sql_string(intent) }})
+            as {{ leadscore_ident('days_since_last_' ~ leadscore_slug(intent)) }},
         {% endfor -%}
-        min(age_days) filter (where is_activity and channel = 'web') as days_since_last_web_visit,
+        min(age_days) filter (where is_activity and is_web_visit) as days_since_last_web_visit,
         max(age_days) filter (where is_activity) as days_since_first_touch,
         count(distinct floor(age_days)) filter (where is_activity and age_days <= 30) as active_days_30d,
         count(distinct floor(age_days)) filter (where is_activity and age_days <= 90) as active_days_90d,
@@ -117,21 +118,20 @@ feature_rows as (
         spine.lead_id,
         spine.as_of,
         -- fit
-        {% for column in leadscore_categorical_features() -%}
-        spine.{{ column }},
-        {% endfor -%}
-        {% for column in leadscore_numeric_features() -%}
-        spine.{{ column }},
+        {% for column in leadscore_categorical_features() + leadscore_numeric_features() -%}
+        spine.{{ leadscore_ident(column) }},
         {% endfor -%}
         {{ leadscore_days_between('spine.created_at', 'spine.as_of') }} as days_since_created,
         -- behaviour (leads without any event before the cutoff get zero counts)
         {% for days in windows -%}
         coalesce(behaviour.activities_{{ days }}d, 0) as activities_{{ days }}d,
-        {% for channel in var('channels') -%}
-        coalesce(behaviour.{{ channel }}_actions_{{ days }}d, 0) as {{ channel }}_actions_{{ days }}d,
+        {% for channel in leadscore_channels() -%}
+        {%- set name = leadscore_ident(leadscore_slug(channel) ~ '_actions_' ~ days ~ 'd') %}
+        coalesce(behaviour.{{ name }}, 0) as {{ name }},
         {% endfor -%}
-        {% for intent in var('intents') -%}
-        coalesce(behaviour.{{ intent }}_signals_{{ days }}d, 0) as {{ intent }}_signals_{{ days }}d,
+        {% for intent in leadscore_intents() -%}
+        {%- set name = leadscore_ident(leadscore_slug(intent) ~ '_signals_' ~ days ~ 'd') %}
+        coalesce(behaviour.{{ name }}, 0) as {{ name }},
         {% endfor -%}
         {% endfor -%}
         coalesce(behaviour.activities_total, 0) as activities_total,
@@ -143,8 +143,8 @@ feature_rows as (
         behaviour.email_click_rate_total,
         coalesce(behaviour.has_unsubscribed, false)::integer as has_unsubscribed,
         behaviour.days_since_last_activity,
-        {% for intent in var('intents') -%}
-        behaviour.days_since_last_{{ intent }},
+        {% for intent in leadscore_intents() -%}
+        behaviour.{{ leadscore_ident('days_since_last_' ~ leadscore_slug(intent)) }},
         {% endfor -%}
         behaviour.days_since_last_web_visit,
         behaviour.days_since_first_touch,

@@ -40,7 +40,7 @@
         select
             {{ leadscore_columns(group_by) }}
             cast({{ label }} as double) as label,
-            rank() over ({{ leadscore_partition(group_by) }} order by {{ score }})
+            rank() over ({{ leadscore_partition(group_by) }} order by {{ score }} nulls last)
             + (count(*) over ({{ leadscore_partition(group_by, [score]) }}) - 1) / 2
                 as average_rank,
         from {{ relation }}
@@ -53,10 +53,18 @@
     {#- Equal-width bin of a probability: bin b holds b/bins < p <= (b+1)/bins (the first bin
         also holds 0). The inner edges are i x (1/bins), the same doubles numpy's linspace
         gives, so a probability exactly on an edge lands where leadscore.metrics puts it. -#}
-    len(list_filter(
-        list_transform(range(1, {{ bins }}), lambda i: i * (cast(1 as double) / {{ bins }})),
-        lambda edge: edge < {{ score }}
-    ))
+    {#- the count of inner edges below p, one comparison per edge (no list functions); each
+        edge is the text of the Python double, which every engine parses to that same double -#}
+    {%- set edges = [] -%}
+    {%- for i in range(1, bins) -%}{%- do edges.append(i * (1.0 / bins)) -%}{%- endfor -%}
+    (
+        {%- for edge in edges %}
+        case when {{ score }} > cast('{{ edge }}' as double) then 1 else 0 end
+        {{- ' +' if not loop.last }}
+        {%- else %}
+        0
+        {%- endfor %}
+    )
 {%- endmacro %}
 
 {% macro leadscore_reliability_bins(relation, label='label', score='probability', group_by=[], bins=10) -%}
@@ -113,7 +121,7 @@
             cast({{ label }} as double) as label,
             {{ score }} as score,
             ntile({{ buckets }}) over (
-                {{ leadscore_partition(group_by) }} order by {{ score }} desc, {{ order_key }}
+                {{ leadscore_partition(group_by) }} order by {{ score }} desc nulls last, {{ order_key }}
             ) as bucket,
         from {{ relation }}
         where {{ score }} is not null and {{ label }} is not null
@@ -373,7 +381,7 @@
     {#- The challenger model: var challenger_version, else the newest other version in the
         registry with the champion's feature schema that still loads; none when there is none.
         An explicitly requested version that cannot score lead_features stops the build. -#}
-    {%- if not execute or not champion.version -%}{{ return(none) }}{%- endif -%}
+    {%- if leadscore_compiles_only() or not champion.version -%}{{ return(none) }}{%- endif -%}
     {%- if var('challenger_version') -%}
         {%- if var('challenger_version') == champion.version -%}
             {{ exceptions.raise_compiler_error(
@@ -394,48 +402,22 @@
     {{- return(none) -}}
 {%- endmacro %}
 
-{#- ------------------------------------------------------------------------------ tests -#}
-
-{% test psi_within_limits(model, column_name, count_column='current_leads') %}
-    {#- Drift gate: warns when a PSI exceeds var psi_warn and fails the build above var
-        psi_error (unless the test's severity is warn). Populations smaller than var
-        drift_min_leads are not judged: their PSI is mostly sampling noise. The failure count
-        is the largest PSI in parts per million; the rows returned are the drifting ones. -#}
-    {{ config(
-        fail_calc='coalesce(max(psi_ppm), 0)',
-        warn_if='>' ~ (var('psi_warn') * 1000000) | int,
-        error_if='>' ~ (var('psi_error') * 1000000) | int,
-    ) }}
-    select
-        *,
-        cast(round(1000000 * {{ column_name }}) as bigint) as psi_ppm,
-    from {{ model }}
-    where
-        {{ column_name }} > {{ var('psi_warn') }}
-        and {{ count_column }} >= {{ var('drift_min_leads') }}
-{% endtest %}
-
-{% test auc_near_test_auc(model, column_name, test_auc_column='test_auc') %}
-    {#- Warns when the AUC on the most recently matured outcomes of a model version falls more
-        than var auc_drop_warn below the AUC the version had on its test fold at training.
-        Snapshots with fewer than var evaluation_min_positives conversions (or non-conversions)
-        are too noisy to judge and are skipped. -#}
-    {{ config(severity='warn') }}
-    with evaluated as (
-        select *
-        from {{ model }}
-        where
-            {{ column_name }} is not null
-            and {{ test_auc_column }} is not null
-            and positives >= {{ var('evaluation_min_positives') }}
-            and n - positives >= {{ var('evaluation_min_positives') }}
-        qualify row_number() over (partition by model_version order by as_of desc) = 1
-    )
-
-    select *
-    from evaluated
-    where {{ test_auc_column }} - {{ column_name }} > {{ var('auc_drop_warn') }}
-{% endtest %}
+{% macro leadscore_drift_skip_reason() %}
+    {#- Why drift is not judged in this build (a backfill), or none. -#}
+    {%- if not execute or not var('as_of') -%}{{ return(none) }}{%- endif -%}
+    {%- set info = fromjson(run_query("select leadscore_model_info('" ~ (var('model_version') or '') ~ "')")[0][0]) -%}
+    {%- set cutoffs = info.get('reference_cutoffs') or [] -%}
+    {%- if info.error or not cutoffs -%}{{ return(none) }}{%- endif -%}
+    {%- set before = run_query("select cast('" ~ var('as_of') ~ "' as timestamp) < cast('"
+        ~ (cutoffs | min) ~ "' as timestamp)")[0][0] -%}
+    {%- if before -%}
+        {{ return("Drift not judged: as_of " ~ var('as_of') ~ " is a backfill, before the cutoffs the "
+            ~ "reference distribution of model " ~ info.version ~ " was taken at (from " ~ (cutoffs | min)
+            ~ "). Its leads are not comparable with the reference, so the drift tests pass without "
+            ~ "judging; feature_drift still shows the PSI.") }}
+    {%- endif -%}
+    {{ return(none) }}
+{% endmacro %}
 
 {% macro leadscore_segment_rows(relation) -%}
     {#- Each row once for the whole population (segment_name 'overall', segment_value 'all') and
@@ -450,7 +432,7 @@
     select
         *,
         '{{ segment }}' as segment_name,
-        {{ segment }} as segment_value,
+        {{ leadscore_ident(segment) }} as segment_value,
     from {{ relation }}
     {%- endfor %}
 {%- endmacro %}

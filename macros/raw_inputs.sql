@@ -30,7 +30,8 @@
 
 {% macro leadscore_raw_contract() %}
     {#- required and optional columns per input; leads' columns follow the mapping vars -#}
-    {% set lead_required = [var('lead_id_column')] %}
+    {#- lead_id_column: null makes each lead's id from its row (base_raw__leads) -#}
+    {% set lead_required = [var('lead_id_column')] if var('lead_id_column') else [] %}
     {% if var('created_at_column') %}{% do lead_required.append(var('created_at_column')) %}{% endif %}
     {% if var('label_column') %}{% do lead_required.append(var('label_column')) %}{% endif %}
     {% for column in var('categorical_attributes') + var('numeric_attributes') %}

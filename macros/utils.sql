@@ -5,6 +5,24 @@
     {{- return(modules.re.sub('[^a-z0-9]+', '_', name | lower).strip('_')) -}}
 {%- endmacro %}
 
+{% macro leadscore_ident(name) -%}
+    {#- A column name quoted for SQL, so names such as "default", "order" or "Lead Origin" build. -#}
+    {{- return(adapter.quote(name)) -}}
+{%- endmacro %}
+
+{% macro leadscore_label_value(expression) -%}
+    {#- A label as 1 or 0: the texts in vars label_true_values / label_false_values (1/0,
+        yes/no, true/false, y/n, won/lost; any case); NULL otherwise. -#}
+    case
+        when lower({{ expression }}) in (
+            {%- for value in var('label_true_values') %}{{ leadscore_sql_string(value | string | lower) }}{{ ', ' if not loop.last }}{% endfor -%}
+        ) then 1
+        when lower({{ expression }}) in (
+            {%- for value in var('label_false_values') %}{{ leadscore_sql_string(value | string | lower) }}{{ ', ' if not loop.last }}{% endfor -%}
+        ) then 0
+    end
+{%- endmacro %}
+
 {% macro leadscore_as_of() -%}
     {#- The build's point in time: var('as_of'), or the moment the dbt run started (UTC). -#}
     {%- if var('as_of') -%}
@@ -62,5 +80,15 @@
 {% macro leadscore_numeric_features() -%}
     {%- set names = [] -%}
     {%- for column in var('numeric_attributes') -%}{%- do names.append(leadscore_slug(column)) -%}{%- endfor -%}
+    {{- return(names) -}}
+{%- endmacro %}
+
+{% macro leadscore_tier_names() -%}
+    {#- The tiers of vars tier_thresholds and lowest_tier, best (highest threshold) first. -#}
+    {%- set names = [] -%}
+    {%- for tier, threshold in var('tier_thresholds') | dictsort(by='value', reverse=true) -%}
+        {%- do names.append(tier) -%}
+    {%- endfor -%}
+    {%- do names.append(var('lowest_tier')) -%}
     {{- return(names) -}}
 {%- endmacro %}

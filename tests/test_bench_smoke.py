@@ -89,3 +89,12 @@ def test_incremental_benchmark_rescores_only_the_changed_leads(bench_dir):
     figures = run_bench("bench_incremental.py", bench_dir)
     assert figures["changed_leads"] == figures["rescored_leads"]
     assert figures["changed_leads"][0] > 0 and figures["ratio_incremental_to_full"] > 0
+
+
+def test_sync_benchmark_delivers_every_record_and_nothing_twice(bench_dir):
+    figures = run_bench("bench_sync.py", bench_dir)
+    for run in [*figures["by_latency"].values(), figures["rate_limited"]]:
+        assert run["acknowledged"] == figures["records"] > 0
+        assert run["requests"] == -(-figures["records"] // figures["batch_size"])
+    assert figures["rate_limited"]["rate_limited_seconds"] > 0
+    assert figures["nothing_changed"]["requests"] == 0

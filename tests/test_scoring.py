@@ -99,16 +99,35 @@ def test_unseen_category_is_scored_and_flagged(special_leads):
     assert rows[NO_EVENTS][1]
 
 
-def test_rebuilding_gives_the_same_probabilities(scored_workspace, special_leads):
-    # special_leads rebuilt features and scores of the same leads with the same model
-    query = f"""
-        select lead_id, conversion_probability, model_version from lead_scores
-        where lead_id not in ('{NO_EVENTS}', '{UNSEEN}')
+def test_rebuilding_from_scratch_gives_the_same_probabilities(scored_workspace, tmp_path):
+    ws = scored_workspace.copy_to(tmp_path / "ws")
+    query = """
+        select lead_id, conversion_probability, tier, model_version, scored_at from lead_scores
         order by lead_id
     """
-    first = scored_workspace.sql(query)
-    assert len(first) > 1000
-    assert special_leads.sql(query) == first
+    incremental = ws.sql(query)
+    assert len(incremental) > 1000
+    ws.dbt("build", "--select", "lead_scores", "--full-refresh", *NO_TESTS)
+    rebuilt = ws.sql(query)
+    # every lead was scored again by this run, not kept from the first one
+    scored_before = max(row[-1] for row in incremental)
+    assert all(row[-1] > scored_before for row in rebuilt)
+    assert [row[:-1] for row in rebuilt] == [row[:-1] for row in incremental]
+
+
+def test_tiers_named_by_the_vars_pass_the_tier_tests(scored_workspace, tmp_path):
+    ws = scored_workspace.copy_to(tmp_path / "ws")
+    tiers = "tier_thresholds: {Hot: 0.3, Warm: 0.1}, lowest_tier: Cold"
+    ws.dbt("build", "--select", "lead_scores", *NO_TESTS, vars=tiers)
+    counts = dict(
+        ws.sql("select tier, count(*) from lead_scores where not is_converted group by tier")
+    )
+    assert set(counts) == {"Hot", "Warm", "Cold"}
+    result = ws.dbt("test", "--select", "test_name:accepted_tiers",
+                    "test_name:tier_consistent_with_score", vars=tiers, check=False)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "accepted_tiers_lead_scores_tier" in result.stdout
+    assert "tier_consistent_with_score_lead_scores_tier" in result.stdout
 
 
 def test_scoring_without_a_model_fails_and_keeps_the_published_scores(scored_workspace, tmp_path):

@@ -1,5 +1,6 @@
-{#- One event timeline per lead: each event classified by the taxonomy seed and placed in a
-    session (a new session starts after a gap of more than var('session_gap_minutes')).
+{#- One event timeline per lead: each event classified by the taxonomy (intent, weight and the
+    role it plays in the sequence features: see macros/taxonomy.sql) and placed in a session (a
+    new session starts after a gap of more than var('session_gap_minutes')).
 
     Every derived column of an event depends only on that event and the events before it, so
     aggregating the rows with occurred_at < as_of gives point-in-time-correct features.
@@ -30,8 +31,9 @@ with events as (
     select * from {{ ref('stg_raw__events') }}
 ),
 
+-- depends_on: {{ ref('event_taxonomy') }}
 taxonomy as (
-    select * from {{ ref('event_taxonomy') }}
+    select * from {{ leadscore_taxonomy_relation() }}
 ),
 
 {% if incremental -%}
@@ -102,6 +104,7 @@ classified as (
             else wildcard.intent_weight end,
             0
         ) as intent_weight,
+        case when exact.page_category is not null then exact.role else wildcard.role end as role,
     from changed_events
     left join taxonomy_rules as exact
         on
@@ -120,8 +123,9 @@ flagged as (
         *,
         -- outbound sends are not something the lead did: no session, no activity
         intent_category != 'outbound' as is_activity,
-        channel = 'web' and page_category = 'pricing' as is_pricing_view,
-        event_type = 'download' as is_download,
+        coalesce(role = 'pricing', false) as is_pricing_view,
+        coalesce(role = 'content_download', false) as is_download,
+        coalesce(role in ('web_visit', 'pricing'), false) as is_web_visit,
     from classified
 ),
 
@@ -187,7 +191,9 @@ final as (
         value,
         intent_category,
         intent_weight,
+        role,
         is_activity,
+        is_web_visit,
         is_pricing_view,
         is_download,
         event_number,

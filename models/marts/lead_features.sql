@@ -25,7 +25,7 @@
 ) %}
 {%- set timeline = ref('int_lead_events_sessionized') %}
 {%- set features_sql = leadscore_features('spine', timeline) %}
-{%- set rule_based_score_sql = leadscore_rule_based_score('features') %}
+{%- set rule_based_score_sql = leadscore_rule_based_score('features', warn=true) %}
 {%- set settings_hash = local_md5(
     model.raw_code ~ features_sql ~ rule_based_score_sql ~ leadscore_as_of()
     ~ '|' ~ var('label_column')

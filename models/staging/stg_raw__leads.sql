@@ -9,10 +9,10 @@ usable as (
         lead_id,
         created_at,
         {% for column in var('pii_columns') -%}
-        {{ leadscore_slug(column) }}_hash,
+        {{ leadscore_ident(leadscore_slug(column) ~ '_hash') }},
         {% endfor -%}
         {% for column in leadscore_categorical_features() + leadscore_numeric_features() -%}
-        {{ column }},
+        {{ leadscore_ident(column) }},
         {% endfor -%}
         {% if var('label_column') -%}
         label,

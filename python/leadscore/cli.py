@@ -41,9 +41,16 @@ def _train(argv: list[str]) -> int:
         help="maximum boosting rounds (early stopping picks the best)",
     )
     parser.add_argument("--leaves", type=int, default=defaults.num_leaves, help="leaves per tree")
-    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
-    parser.add_argument("--min-data-in-leaf", type=int, default=defaults.min_data_in_leaf)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--learning-rate", type=float, default=defaults.learning_rate, help="boosting step size"
+    )
+    parser.add_argument(
+        "--min-data-in-leaf",
+        type=int,
+        default=defaults.min_data_in_leaf,
+        help="fewest training rows a leaf may hold (raise it for small or noisy data)",
+    )
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
     parser.add_argument(
         "--min-fold-rows",
         type=int,
@@ -126,8 +133,18 @@ def _promote(argv: list[str]) -> int:
     parser.add_argument(
         "--sync", action="store_true", help="mirror the champion into the warehouse registry"
     )
-    parser.add_argument("--artifacts", type=Path, default=artifacts_dir())
-    parser.add_argument("--warehouse", type=Path, default=warehouse_path())
+    parser.add_argument(
+        "--artifacts",
+        type=Path,
+        default=artifacts_dir(),
+        help="artifacts root (default: $LEADSCORE_ARTIFACTS or artifacts)",
+    )
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=warehouse_path(),
+        help="DuckDB file (default: $LEADSCORE_DB or warehouse.duckdb)",
+    )
     args = parser.parse_args(argv)
     root = args.artifacts.resolve()
     if args.challenger:
@@ -137,9 +154,7 @@ def _promote(argv: list[str]) -> int:
             return 2
         args.version = version
     if args.list or not (args.version or args.sync):
-        champion = champion_version(root)
-        for version in list_versions(root):
-            print(f"{'*' if version == champion else ' '} {version}")
+        _print_versions(root, champion_version(root), list_versions(root))
         return 0
     if args.version:
         try:
@@ -151,6 +166,33 @@ def _promote(argv: list[str]) -> int:
     if args.warehouse.exists():
         sync_registry(args.warehouse.resolve(), root)
     return 0
+
+
+def _print_versions(root: Path, champion: str | None, versions: list[str]) -> None:
+    """One line per version: champion mark, version, when it was trained, its test metrics."""
+    from leadscore.artifacts import load_artifact
+
+    if not versions:
+        print(f"No model versions in {root}/models yet. Run: python python/train.py")
+        return
+    print(f"  {'version':<22} {'trained (UTC)':<20} {'test AUC':>8} {'Brier':>8}  features")
+    for version in versions:
+        try:
+            meta = load_artifact(version, root).metadata
+        except Exception as exc:  # a broken folder is listed, not fatal
+            print(f"  {version:<22} unreadable: {str(exc).splitlines()[0]}")
+            continue
+        test = meta.get("metrics", {}).get("test", {})
+        auc = test.get("auc")
+        brier = test.get("brier")
+        print(
+            f"{'*' if version == champion else ' '} {version:<22} "
+            f"{str(meta.get('created_at', ''))[:19].replace('T', ' '):<20} "
+            f"{auc if auc is None else f'{auc:.4f}':>8} "
+            f"{brier if brier is None else f'{brier:.5f}':>8}  "
+            f"{len(meta.get('features', []))}"
+        )
+    print("* = champion (scores the next build). Switch with: leadscore promote VERSION")
 
 
 def challenger_verdict(warehouse: Path) -> tuple[str, str | None]:
@@ -200,6 +242,37 @@ def challenger_verdict(warehouse: Path) -> tuple[str, str | None]:
     return f"refused: challenger {version} is worse ({summary}); --force overrides", version
 
 
+BUILD_HELP = """usage: leadscore build [DBT_COMMAND] [dbt options]
+
+Run dbt in the leadscore project with its bundled profile.
+
+  leadscore build                        dbt build (every model, data test and publish step;
+                                         the project's own dbt unit tests are left out)
+  leadscore build --select tag:scoring   the same, scoring models only
+  leadscore build run --select lead_features
+                                         any dbt command and options, passed through
+
+Settings come from the environment (LEADSCORE_DB, LEADSCORE_DATA_DIR, LEADSCORE_ARTIFACTS,
+LEADSCORE_PUBLISH_DIR) and dbt vars (--vars '{as_of: ...}'); see dbt_project.yml."""
+
+DBT_COMMANDS = {
+    "build", "run", "test", "seed", "compile", "parse", "docs", "ls", "list", "show", "clean",
+    "debug", "source", "snapshot", "run-operation", "retry", "clone",
+}
+
+
+def _build(argv: list[str]) -> int:
+    """``leadscore build``: dbt build by default, or any dbt command."""
+    if argv[:1] in (["-h"], ["--help"]):
+        print(BUILD_HELP)
+        return 0
+    if not argv or argv[0] not in DBT_COMMANDS:
+        argv = ["build", *argv]
+    if argv[0] == "build" and "--exclude-resource-type" not in argv:
+        argv = [*argv, "--exclude-resource-type", "unit_test"]
+    return _dbt(argv)
+
+
 def _dbt(argv: list[str]) -> int:
     """Run dbt in the project with its bundled profile."""
     project = project_dir()
@@ -222,6 +295,18 @@ def _report(argv: list[str]) -> int:
     return report.main(argv)
 
 
+def _check(argv: list[str]) -> int:
+    from leadscore import check
+
+    return check.main(argv)
+
+
+def _sync(argv: list[str]) -> int:
+    from leadscore import sync
+
+    return sync.main(argv)
+
+
 def _serve(argv: list[str]) -> int:
     from leadscore import serve
 
@@ -235,23 +320,46 @@ def _show(argv: list[str]) -> int:
 
 
 COMMANDS = {
+    "check": (_check, "profile an export folder against the input contract before a build"),
     "generate": (_generate, "write demo leads, events and conversions with known ground truth"),
     "train": (_train, "train, calibrate, export and publish a model version"),
     "promote": (_promote, "choose the champion model version (rollback)"),
-    "build": (_dbt, "run dbt with the project's profile, e.g. leadscore build build"),
+    "build": (_build, "run dbt build (or any dbt command) with the project's profile"),
     "show": (_show, "print the top leads, the tier distribution and the model's metrics"),
     "report": (_report, "write the HTML report"),
+    "sync": (_sync, "send the leads whose scores changed to a CRM (webhook, HubSpot, Salesforce)"),
     "serve": (_serve, "score leads in real time over HTTP (same features, same model)"),
 }
 
 
+def _usage() -> str:
+    lines = [
+        "usage: leadscore COMMAND [options]   (leadscore COMMAND --help for its options)",
+        "",
+        "commands:",
+    ]
+    lines += [f"  {name:<10} {text}" for name, (_, text) in COMMANDS.items()]
+    lines += ["", "  --version  print the leadscore version", "  --help     this message"]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
-        print("usage: leadscore COMMAND [options]\n\ncommands:")
-        for name, (_, text) in COMMANDS.items():
-            print(f"  {name:<10} {text}")
-        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    if argv[0] in ("-V", "--version"):
+        from importlib.metadata import version
+
+        print(f"leadscore {version('leadscore')}")
+        return 0
+    if argv[0] not in COMMANDS:
+        import difflib
+
+        close = difflib.get_close_matches(argv[0], COMMANDS, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        print(f"leadscore: unknown command '{argv[0]}'.{hint}\n\n{_usage()}", file=sys.stderr)
+        return 2
     command, rest = argv[0], argv[1:]
     return COMMANDS[command][0](rest)
 

@@ -492,6 +492,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"({time.perf_counter() - started:.1f}s)",
                     file=sys.stderr,
                 )
+    if args.vocabulary:
+        from leadscore.vocabulary import apply_to_files
+
+        apply_to_files(out_dir, args.format, args.vocabulary)
     meta = stats.meta()
     _write_meta(truth_dir, meta)
     _print_summary(meta, time.perf_counter() - started)
@@ -1485,8 +1489,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--truth-out", default="data/truth", help="truth directory, never a feature (data/truth)"
     )
-    parser.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    parser.add_argument(
+        "--format", choices=("csv", "parquet"), default="csv", help="file format (csv)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-chunk progress")
+    parser.add_argument(
+        "--vocabulary",
+        choices=("activity_log",),
+        default=None,
+        help="write the data under another CRM's names (see leadscore.vocabulary)",
+    )
     return parser
 
 

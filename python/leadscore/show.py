@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="default: the published mart, else the warehouse",
     )
-    parser.add_argument("--top", type=int, default=10)
+    parser.add_argument("--top", type=int, default=10, help="how many leads to list (10)")
     args = parser.parse_args(argv)
     path = args.database or _published(warehouse_path())
     if not path.exists():
@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
                 """
             )
         )
-        print("Tiers:")
+        converted = con.sql("select count(*) from lead_scores where is_converted").fetchall()[0][0]
+        print(f"Tiers of the open leads ({converted:,} converted leads left out):")
         print(
             con.sql(
                 """
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                        round(100.0 * count(*) / sum(count(*)) over (), 1) as pct_of_leads,
                        round(avg(conversion_probability), 3) as mean_probability,
                        round(sum(conversion_probability)) as expected_conversions
-                from lead_scores group by tier order by tier
+                from lead_scores where not is_converted group by tier order by tier
                 """
             )
         )

@@ -7,6 +7,9 @@
 * ``leadscore_score(version, features DOUBLE[])`` -> calibrated conversion probability;
 * ``leadscore_contributions(version, features DOUBLE[])`` -> TreeSHAP contributions
   (log-odds, one per feature, the base value last);
+* ``leadscore_explain(version, features DOUBLE[], categories VARCHAR[], contributions DOUBLE[],
+  templates VARCHAR, attributes VARCHAR[])`` -> ``{top_factors, top_reasons}``: the strongest
+  factors with a reason in words each (``leadscore.reasons``);
 * ``leadscore_pii_salt()`` -> the salt for hashing PII (LEADSCORE_PII_SALT, read at run time);
 * ``leadscore_replace_file(source, target)`` and ``leadscore_prepare_dir(path)`` used to
   publish marts atomically.
@@ -85,6 +88,7 @@ def model_info(version: str | None, root: Path) -> str:
             "features": meta["features"],
             "feature_schema_hash": meta["feature_schema_hash"],
             "base_value": meta.get("base_value"),
+            "reference_cutoffs": meta.get("training_window", {}).get("test", {}).get("cutoffs", []),
         }
     )
 
@@ -108,6 +112,34 @@ def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
         offsets = pa.array(np.arange(0, (len(values) + 1) * width, width, dtype=np.int32))
         flat = pa.array(values.reshape(-1), type=pa.float64())
         return pa.ListArray.from_arrays(offsets, flat, mask=pa.array(is_null))
+
+    def explain(
+        version: pa.ChunkedArray,
+        features: pa.ChunkedArray,
+        categories: pa.ChunkedArray,
+        contributions: pa.ChunkedArray,
+        templates: pa.ChunkedArray,
+        attributes: pa.ChunkedArray,
+    ) -> pa.Array:
+        from leadscore.reasons import explain_batch, parse_templates
+
+        scorer = _scorer_for(version, root)
+        spec = scorer.metadata["features"]
+        template_text = next((t for t in templates.to_pylist() if t), None)
+        declared = next((a for a in attributes.to_pylist() if a), None) or []
+        factors, reasons = explain_batch(
+            [f["name"] for f in spec],
+            [f["kind"] for f in spec],
+            features.to_pylist(),
+            categories.to_pylist(),
+            contributions.to_pylist(),
+            parse_templates(template_text),
+            frozenset(declared),
+        )
+        return pa.StructArray.from_arrays(
+            [pa.array(factors, type=pa.string()), pa.array(reasons, type=pa.string())],
+            names=["top_factors", "top_reasons"],
+        )
 
     def info(version: str | None) -> str:
         return model_info(version, root)
@@ -139,6 +171,21 @@ def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
         contributions,
         [varchar, double_list],
         double_list,
+        type="arrow",
+        null_handling="special",
+    )
+    connection.create_function(
+        "leadscore_explain",
+        explain,
+        [
+            varchar,
+            double_list,
+            duckdb.sqltype("VARCHAR[]"),
+            double_list,
+            varchar,
+            duckdb.sqltype("VARCHAR[]"),
+        ],
+        duckdb.sqltype("STRUCT(top_factors VARCHAR, top_reasons VARCHAR)"),
         type="arrow",
         null_handling="special",
     )

@@ -17,7 +17,12 @@ with leads as (
 typed as (
     select
         leadscore_source_row as source_row_number,
+        {% if var('lead_id_column') -%}
         {{ leadscore_clean_text(adapter.quote(var('lead_id_column'))) }} as lead_id,
+        {%- else -%}
+        -- no id column: the row's own content, hashed (the same row gets the same id every build)
+        'row_' || md5({{ leadscore_raw_row_json(source('raw', 'leads')) }}::varchar) as lead_id,
+        {%- endif %}
         {% if var('created_at_column') -%}
         {{ leadscore_clean_text(adapter.quote(var('created_at_column'))) }} as created_at_text,
         {{ leadscore_try_timestamp(adapter.quote(var('created_at_column'))) }} as created_at,
@@ -26,18 +31,18 @@ typed as (
         null::timestamp as created_at,
         {%- endif %}
         {% for column in pii -%}
-        {{ leadscore_hash_pii(leadscore_clean_text(adapter.quote(column))) }} as {{ leadscore_slug(column) }}_hash,
+        {{ leadscore_hash_pii(leadscore_clean_text(adapter.quote(column))) }} as {{ leadscore_ident(leadscore_slug(column) ~ '_hash') }},
         {% endfor -%}
         {% for column in categorical -%}
-        {{ leadscore_clean_text(adapter.quote(column)) }} as {{ leadscore_slug(column) }},
+        {{ leadscore_clean_text(adapter.quote(column)) }} as {{ leadscore_ident(leadscore_slug(column)) }},
         {% endfor -%}
         {% for column in numeric -%}
-        {{ leadscore_clean_text(adapter.quote(column)) }} as {{ leadscore_slug(column) }}__text,
-        {{ leadscore_try_double(adapter.quote(column)) }} as {{ leadscore_slug(column) }},
+        {{ leadscore_clean_text(adapter.quote(column)) }} as {{ leadscore_ident(leadscore_slug(column) ~ '__text') }},
+        {{ leadscore_try_double(adapter.quote(column)) }} as {{ leadscore_ident(leadscore_slug(column)) }},
         {% endfor -%}
         {% if var('label_column') -%}
         {{ leadscore_clean_text(adapter.quote(var('label_column'))) }} as label_text,
-        try_cast({{ leadscore_clean_text(adapter.quote(var('label_column'))) }} as integer) as label,
+        {{ leadscore_label_value(leadscore_clean_text(adapter.quote(var('label_column')))) }} as label,
         {% endif -%}
         {{ leadscore_raw_row_json(source('raw', 'leads'), exclude=pii) }} as raw_row
     from leads
@@ -54,13 +59,14 @@ checked as (
             when created_at > {{ leadscore_as_of() }} then 'created_at after as_of'
             {% endif -%}
             {% for column in numeric -%}
-            when {{ leadscore_slug(column) }}__text is not null and {{ leadscore_slug(column) }} is null
+            when {{ leadscore_ident(leadscore_slug(column) ~ '__text') }} is not null
+                and {{ leadscore_ident(leadscore_slug(column)) }} is null
                 then 'non-numeric {{ leadscore_slug(column) }}'
-            when not isfinite({{ leadscore_slug(column) }})
+            when not isfinite({{ leadscore_ident(leadscore_slug(column)) }})
                 then 'non-finite {{ leadscore_slug(column) }}'
             {% endfor -%}
             {% if var('label_column') -%}
-            when label_text is null or label not in (0, 1) then 'label is not 0 or 1'
+            when label is null then 'label is not 0 or 1'
             {% endif -%}
         end as row_problem,
     from typed
