@@ -103,10 +103,14 @@ class BatchRequest(BaseModel):
 
 
 class Factor(BaseModel):
+    """One entry of lead_scores.top_factors, passed through as the mart writes it."""
+
+    model_config = ConfigDict(extra="allow")
+
     feature: str
-    value: str | None
+    value: str | float | int | bool | None
     contribution: float
-    reason: str
+    reason: str | None
 
 
 class LeadScore(BaseModel):
