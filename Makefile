@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 LEADS ?= 20000
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: install demo data features train scores show report test lint clean
+.PHONY: install demo data features train scores show report serve test lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ show: install
 ## report: write reports/leadscore_report.html (calibration, lift, tiers, drift, segments, reasons)
 report: install
 	$(BIN)/leadscore report
+
+## serve: score leads in real time over HTTP on 127.0.0.1:8000 (OpenAPI at /docs)
+serve: install
+	$(BIN)/leadscore serve $(SERVE_ARGS)
 
 ## test: lint, then every test (dbt data and unit tests run inside the pytest suite)
 test: install lint

@@ -321,6 +321,12 @@ def _sync(argv: list[str]) -> int:
     return sync.main(argv)
 
 
+def _serve(argv: list[str]) -> int:
+    from leadscore import serve
+
+    return serve.main(argv)
+
+
 def _show(argv: list[str]) -> int:
     from leadscore import show
 
@@ -336,6 +342,7 @@ COMMANDS = {
     "show": (_show, "print the top leads, the tier distribution and the model's metrics"),
     "report": (_report, "write the HTML report"),
     "sync": (_sync, "send the leads whose scores changed to a CRM (webhook, HubSpot, Salesforce)"),
+    "serve": (_serve, "score leads in real time over HTTP (same features, same model)"),
 }
 
 
