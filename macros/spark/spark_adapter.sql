@@ -11,14 +11,14 @@
 
 {% macro spark__create_table_as(temporary, relation, compiled_code, language='sql') -%}
     {%- if language == 'sql' -%}
-        {{ dbt_spark.spark__create_table_as(temporary, relation, leadscore_duckdb_sql(compiled_code), language) }}
+        {{ dbt.spark__create_table_as(temporary, relation, leadscore_duckdb_sql(compiled_code), language) }}
     {%- else -%}
-        {{ dbt_spark.spark__create_table_as(temporary, relation, compiled_code, language) }}
+        {{ dbt.spark__create_table_as(temporary, relation, compiled_code, language) }}
     {%- endif -%}
 {%- endmacro %}
 
 {% macro spark__create_view_as(relation, sql) -%}
-    {{ dbt_spark.spark__create_view_as(relation, leadscore_duckdb_sql(sql)) }}
+    {{ dbt.spark__create_view_as(relation, leadscore_duckdb_sql(sql)) }}
 {%- endmacro %}
 
 {% macro is_incremental() %}
@@ -28,7 +28,7 @@
 {% endmacro %}
 
 {% materialization incremental, adapter='spark' %}
-    {{ return(dbt_spark.materialization_table_spark()) }}
+    {{ return(dbt.materialization_table_spark()) }}
 {% endmaterialization %}
 
 {% macro spark__leadscore_register_raw_inputs() %}

@@ -313,6 +313,10 @@ _FUNCTIONS = {
     "timezone": "cast({1} as timestamp_ntz)",
     "list_position": "array_position({0}, {1})",
 }
+_SEED_DDL = re.compile(
+    r"^\s*(?:(?:--[^\n]*\n)|(?:/\*.*?\*/)|\s)*(create\s+table|insert\s)", re.I | re.S
+)
+_BARE_VARCHAR = re.compile(r"\bvarchar\b(?!\s*\()", re.I)
 _BACKTICKED = re.compile(r"`([^`]*)`")
 _QUERY = re.compile(r"^\s*(?:(?:--[^\n]*\n)|(?:/\*.*?\*/)|\s)*(with|select)\b", re.I | re.S)
 
@@ -324,6 +328,9 @@ def translate(sql: str) -> str:
         return _REGION.sub(lambda m: _duckdb_to_spark(m.group(1)), sql)
     if _QUERY.match(sql):
         return _duckdb_to_spark(sql)
+    if _SEED_DDL.match(sql):
+        # seeds' column_types say varchar, which Spark knows only with a length
+        return _BARE_VARCHAR.sub("string", sql)
     return sql
 
 
@@ -338,6 +345,7 @@ def _duckdb_to_spark(sql: str) -> str:
     except sqlglot.errors.ParseError:
         return sql
 
+    _inline_named_windows(tree)
     # DuckDB reads a relation's name in an expression as its row (hash(events)): Spark, t.*
     relations = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)} | {
         t.alias_or_name.lower() for t in tree.find_all(exp.Table)
@@ -354,6 +362,24 @@ def _duckdb_to_spark(sql: str) -> str:
         # DuckDB divides to DOUBLE; Spark's decimal literals would make the result DECIMAL
         if isinstance(node, exp.Literal) and not node.is_string and "." in node.this:
             return exp.cast(node, "double")
+        if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+            node.set("materialized", None)  # a planner hint Spark has no syntax for
+            return node
+        if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.AnyValue):
+            # DuckDB's any_value skips NULLs; Spark's says so in an argument (and puts
+            # IGNORE NULLS after FILTER, where sqlglot does not)
+            return exp.Anonymous(this="any_value", expressions=[node.this.this, exp.true()])
+        if (
+            isinstance(node, exp.Window)
+            and isinstance(node.this, exp.RowNumber)
+            and not node.args.get("order")
+        ):
+            # DuckDB numbers rows in any order; Spark requires one (any is as good)
+            keys = [k.copy() for k in node.args.get("partition_by") or []] or [
+                exp.Literal.number(1)
+            ]
+            node.set("order", exp.Order(expressions=[exp.Ordered(this=k) for k in keys]))
+            return node
         if isinstance(node, exp.TimeToUnix):
             # epoch(): DuckDB's seconds keep their fraction; Spark's unix_timestamp drops it
             return sqlglot.parse_one(
@@ -381,6 +407,32 @@ def _duckdb_to_spark(sql: str) -> str:
         return node
 
     return tree.transform(fix).sql(dialect="spark")
+
+
+def _inline_named_windows(tree: Any) -> None:
+    """Spark cannot extend a named window (``over (w rows between ...)``): write every window
+    that names one out in full, and drop the WINDOW clause."""
+    from sqlglot import exp
+
+    for select in list(tree.find_all(exp.Select)):
+        definitions = {w.name: w for w in select.args.get("windows") or []}
+        if not definitions:
+            continue
+        for window in list(select.find_all(exp.Window)):
+            alias = window.args.get("alias")
+            if alias is None or alias.name not in definitions:
+                continue
+            if window.parent_select is not select:
+                continue
+            definition = definitions[alias.name]
+            for key in ("partition_by", "order"):
+                if definition.args.get(key) and not window.args.get(key):
+                    value = definition.args[key]
+                    window.set(
+                        key, [v.copy() for v in value] if isinstance(value, list) else value.copy()
+                    )
+            window.set("alias", None)
+        select.set("windows", None)
 
 
 def _install_translation() -> None:
