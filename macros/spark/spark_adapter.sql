@@ -63,3 +63,15 @@
         ~ leadscore_sql_string(path) ~ ", header 'true')") -%}
     {{- return(name) -}}
 {%- endmacro %}
+
+{% macro spark__get_assert_columns_equivalent(sql) -%}
+    {#- The models' contracts declare DuckDB's types (ubigint, json...), which Spark does not
+        have: on Spark a contract fixes the columns and their order, not their types. -#}
+    {{ return('') }}
+{%- endmacro %}
+
+{% macro spark__persist_constraints(relation, model) -%}
+    {#- Parquet tables cannot hold constraints (dbt-spark writes them for Delta only); the
+        not_null data tests check the same columns. -#}
+    {{ return('') }}
+{%- endmacro %}

@@ -312,6 +312,8 @@ _FUNCTIONS = {
     # a TIMESTAMP WITH TIME ZONE as naive UTC (the session time zone is UTC)
     "timezone": "cast({1} as timestamp_ntz)",
     "list_position": "array_position({0}, {1})",
+    "list_select": "transform({1}, leadscore_i -> element_at({0}, cast(leadscore_i as int)))",
+    "list_sum": "aggregate({0}, cast(0 as double), (leadscore_a, leadscore_x) -> leadscore_a + leadscore_x)",
 }
 _SEED_DDL = re.compile(
     r"^\s*(?:(?:--[^\n]*\n)|(?:/\*.*?\*/)|\s)*(create\s+table|insert\s)", re.I | re.S
@@ -380,6 +382,24 @@ def _duckdb_to_spark(sql: str) -> str:
             ]
             node.set("order", exp.Order(expressions=[exp.Ordered(this=k) for k in keys]))
             return node
+        if (
+            isinstance(node, exp.Bracket)
+            and len(node.expressions) == 1
+            and isinstance(node.expressions[0], exp.Neg)
+        ):
+            # a list counted from its end: DuckDB's l[-1] is Spark's element_at(l, -1) (sqlglot
+            # has already moved the index to 0-based, -2)
+            position = int(node.expressions[0].this.this) - 1
+            return exp.Anonymous(
+                this="element_at",
+                expressions=[node.this.transform(fix), exp.Literal.number(-position)],
+            )
+        if isinstance(node, exp.DayOfWeekIso):
+            # Monday 1 .. Sunday 7 (Spark's weekday() counts Monday 0)
+            return exp.Add(
+                this=exp.Anonymous(this="weekday", expressions=[node.this.transform(fix)]),
+                expression=exp.Literal.number(1),
+            )
         if isinstance(node, exp.TimeToUnix):
             # epoch(): DuckDB's seconds keep their fraction; Spark's unix_timestamp drops it
             return sqlglot.parse_one(
@@ -401,7 +421,9 @@ def _duckdb_to_spark(sql: str) -> str:
             rewrite = _FUNCTIONS.get(node.name.lower())
             if rewrite is not None:
                 return sqlglot.parse_one(
-                    rewrite.format(*(a.sql(dialect="spark") for a in node.expressions)),
+                    rewrite.format(
+                        *(a.transform(fix).sql(dialect="spark") for a in node.expressions)
+                    ),
                     read="spark",
                 )
         return node
@@ -425,7 +447,7 @@ def _inline_named_windows(tree: Any) -> None:
             if window.parent_select is not select:
                 continue
             definition = definitions[alias.name]
-            for key in ("partition_by", "order"):
+            for key in ("partition_by", "order", "spec"):
                 if definition.args.get(key) and not window.args.get(key):
                     value = definition.args[key]
                     window.set(
