@@ -313,7 +313,7 @@ _FUNCTIONS = {
     "timezone": "cast({1} as timestamp_ntz)",
     "list_position": "array_position({0}, {1})",
     "list_select": "transform({1}, leadscore_i -> element_at({0}, cast(leadscore_i as int)))",
-    "list_sum": "aggregate({0}, cast(0 as double), (leadscore_a, leadscore_x) -> leadscore_a + leadscore_x)",
+    "list_sum": "aggregate({0}, cast(0 as double), (acc, x) -> acc + x)",
 }
 _SEED_DDL = re.compile(
     r"^\s*(?:(?:--[^\n]*\n)|(?:/\*.*?\*/)|\s)*(create\s+table|insert\s)", re.I | re.S
