@@ -45,8 +45,12 @@ report: install
 test: install lint
 	$(BIN)/python -m pytest
 
+# SQL folders held to the house style (sqlfluff, .sqlfluff); the rest join as they are cleaned
+SQL_LINTED := models/staging/leadscore_models models/intermediate/monitoring models/marts/monitoring
+
 lint: install
 	$(BIN)/ruff check python tests bench
+	$(BIN)/sqlfluff lint $(SQL_LINTED)
 
 clean:
 	rm -rf target logs data artifacts published reports warehouse.duckdb warehouse.duckdb.wal

@@ -1,7 +1,7 @@
 """Shared plumbing of the bench/ scripts: scales, isolated workspaces, timed runs, results.
 
 Every script measures in a workspace of its own under /tmp (never the repository's warehouse):
-the LEADSCORE_* variables point dbt, the plugin and training at it, as tests/conftest.py does.
+a leadscore.workspace.Workspace, the one the tests use, points dbt, the plugin and training at it.
 Demo data is generated once per scale (Parquet) and reused by every script.
 """
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from leadscore.workspace import BIN, ROOT, Workspace
+
 RESULTS = ROOT / "bench" / "results"
 AS_OF = "2026-06-01 00:00:00"
 # L reuses the model trained on S (the brief of the scoring benchmark: one model, two scales)
@@ -89,37 +89,28 @@ class Bench:
 
     # ------------------------------------------------------------------ paths and environment
     @property
+    def workspace(self) -> Workspace:
+        """The same isolated installation the tests use, rooted at this benchmark's folder."""
+        return Workspace(self.root, profiles_dir=self.profiles_dir)
+
+    @property
     def raw(self) -> Path:
-        return self.root / "raw"
+        return self.workspace.raw
 
     @property
     def warehouse(self) -> Path:
-        return self.root / "warehouse.duckdb"
+        return self.workspace.warehouse
 
     @property
     def artifacts(self) -> Path:
-        return self.root / "artifacts"
+        return self.workspace.artifacts
 
     @property
     def target(self) -> Path:
-        return self.root / "target"
+        return self.workspace.target
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            {
-                "DBT_PROFILES_DIR": str(self.profiles_dir),
-                "DBT_TARGET_PATH": str(self.target),
-                "DBT_LOG_PATH": str(self.root / "logs"),
-                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-                "LEADSCORE_DATA_DIR": str(self.raw),
-                "LEADSCORE_TRUTH_DIR": str(self.root / "truth"),
-                "LEADSCORE_DB": str(self.warehouse),
-                "LEADSCORE_ARTIFACTS": str(self.artifacts),
-                "LEADSCORE_PUBLISH_DIR": str(self.root / "published"),
-            }
-        )
-        return env
+        return self.workspace.env()
 
     def limit_memory(self, limit: str) -> None:
         """Run dbt with DuckDB's memory_limit set (a copy of profiles.yml in the workspace; the

@@ -40,7 +40,7 @@
         select
             {{ leadscore_columns(group_by) }}
             cast({{ label }} as double) as label,
-            rank() over ({{ leadscore_partition(group_by) }} order by {{ score }})
+            rank() over ({{ leadscore_partition(group_by) }} order by {{ score }} nulls last)
             + (count(*) over ({{ leadscore_partition(group_by, [score]) }}) - 1) / 2
                 as average_rank,
         from {{ relation }}
@@ -53,10 +53,18 @@
     {#- Equal-width bin of a probability: bin b holds b/bins < p <= (b+1)/bins (the first bin
         also holds 0). The inner edges are i x (1/bins), the same doubles numpy's linspace
         gives, so a probability exactly on an edge lands where leadscore.metrics puts it. -#}
-    len(list_filter(
-        list_transform(range(1, {{ bins }}), lambda i: i * (cast(1 as double) / {{ bins }})),
-        lambda edge: edge < {{ score }}
-    ))
+    {#- the count of inner edges below p, one comparison per edge (no list functions); each
+        edge is the text of the Python double, which every engine parses to that same double -#}
+    {%- set edges = [] -%}
+    {%- for i in range(1, bins) -%}{%- do edges.append(i * (1.0 / bins)) -%}{%- endfor -%}
+    (
+        {%- for edge in edges %}
+        case when {{ score }} > cast('{{ edge }}' as double) then 1 else 0 end
+        {{- ' +' if not loop.last }}
+        {%- else %}
+        0
+        {%- endfor %}
+    )
 {%- endmacro %}
 
 {% macro leadscore_reliability_bins(relation, label='label', score='probability', group_by=[], bins=10) -%}
@@ -113,7 +121,7 @@
             cast({{ label }} as double) as label,
             {{ score }} as score,
             ntile({{ buckets }}) over (
-                {{ leadscore_partition(group_by) }} order by {{ score }} desc, {{ order_key }}
+                {{ leadscore_partition(group_by) }} order by {{ score }} desc nulls last, {{ order_key }}
             ) as bucket,
         from {{ relation }}
         where {{ score }} is not null and {{ label }} is not null

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -41,7 +44,8 @@ def outbox_ws(tmp_path_factory: pytest.TempPathFactory, tiny_scored: Workspace) 
     """The tiny scored leads with crm_outbox built and published. Tests never change it."""
     ws = tiny_scored.copy_to(tmp_path_factory.mktemp("sync"))
     ws.extra_env.update({"LEADSCORE_ORT_THREADS": "1", "LEADSCORE_SHAP_THREADS": "1"})
-    ws.dbt(*BUILD)
+    # lead_scores is built already: only the outbox and the importance view it reads
+    ws.dbt("build", "--select", "crm_outbox", "stg_leadscore_models__feature_importance")
     return ws
 
 
@@ -385,6 +389,27 @@ def test_401_stops_the_run_marks_nothing_delivered_and_never_shows_the_token(
     assert TOKEN not in result.stdout + result.stderr and leaked == []
 
 
+def test_a_rejection_echoing_the_token_is_dead_lettered_with_the_token_masked(
+    outbox_ws, httpserver, tmp_path, monkeypatch, capsys
+):
+    def reject(crm: CRM, leads: list[str]) -> Response:
+        auth = crm.requests[-1]["headers"]["Authorization"]
+        return Response(f"invalid record; you sent {auth}", 422)
+
+    crm = CRM(httpserver, "webhook", [reject])
+    config = write_config(tmp_path, outbox_ws, httpserver, "webhook")
+
+    code, out, err = run(config, outbox_ws, monkeypatch, capsys)
+
+    assert code == 1
+    rejected = dead_letters(config)
+    assert set(rejected) == set(crm.requests[0]["leads"])
+    assert all(e == "HTTP 422: invalid record; you sent Bearer [LEADSCORE_CRM_TOKEN]"
+               for e in rejected.values())  # fmt: skip
+    leaked = [p for p in tmp_path.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
+    assert TOKEN not in out + err and leaked == []
+
+
 def test_a_token_in_the_config_file_is_refused_without_echoing_it(tmp_path, capsys):
     config = tmp_path / "crm.yml"
     config.write_text(f"destination: webhook\nurl: http://127.0.0.1:1/x\ntoken: {TOKEN}\n")
@@ -460,6 +485,27 @@ def test_a_sync_while_a_build_holds_the_warehouse_fails_at_once_and_changes_noth
     assert crm.requests == [] and not (tmp_path / "state.duckdb").exists()
 
 
+def test_an_outbox_built_from_other_scores_than_the_published_ones_is_refused(
+    outbox_ws, httpserver, tmp_path, monkeypatch, capsys
+):
+    # lead_scores rebuilt without crm_outbox (dbt build --select lead_scores) leaves this
+    published = tmp_path / "published"
+    published.mkdir()
+    shutil.copy2(outbox_ws.published / "leadscore.duckdb", published / "leadscore.duckdb")
+    con = duckdb.connect(str(published / "leadscore.duckdb"))
+    con.execute("update lead_scores set score_fingerprint = score_fingerprint + 1 "
+                "where lead_id = (select min(lead_id) from lead_scores)")  # fmt: skip
+    con.close()
+    crm = CRM(httpserver, "webhook")
+    config = write_config(tmp_path, outbox_ws, httpserver, "webhook", published=str(published))
+
+    code, _, err = run(config, outbox_ws, monkeypatch, capsys)
+
+    assert code == 2 and crm.requests == []
+    assert "crm_outbox" in err and "1 leads differ" in err
+    assert "dbt build --select tag:scoring" in err
+
+
 def test_dry_run_prints_the_payloads_and_sends_and_changes_nothing(
     outbox_ws, httpserver, tmp_path, monkeypatch, capsys
 ):
@@ -514,6 +560,37 @@ def test_a_rescoring_build_sends_only_the_leads_whose_fields_changed(
     resent = Counter(lead for r in crm.requests[first_run:] for lead in r["leads"])
     assert resent == once(changed)
     assert converting not in resent
+
+
+def test_score_confidence_is_the_importance_weighted_share_of_known_features(outbox_ws):
+    version = outbox_ws.sql("select any_value(model_version) from crm_outbox")[0][0]
+    importance = dict(outbox_ws.sql(
+        "select feature, mean_abs_shap from leadscore_models.model_feature_importance "
+        f"where model_version = '{version}'"
+    ))  # fmt: skip
+    features = outbox_ws.df("select * from lead_features").set_index("lead_id")[list(importance)]
+    known = features.notna().astype(float)
+    expected = (known * pd.Series(importance)).sum(axis=1) / sum(importance.values())
+    got = outbox_ws.df("select lead_id, score_confidence from crm_outbox").set_index("lead_id")
+    assert expected.min() < 1  # some lead lacks an input that matters
+    np.testing.assert_allclose(got["score_confidence"], expected.loc[got.index], atol=6e-4)
+
+
+def test_top_factors_are_the_five_strongest_reasons_in_words(outbox_ws):
+    rows = outbox_ws.sql(
+        "select o.top_factors, s.top_factors from crm_outbox as o "
+        "join lead_scores as s using (lead_id)"
+    )
+    for sent, scored in rows:
+        strongest_first = sorted(
+            json.loads(scored), key=lambda f: (-abs(f["contribution"]), f["feature"])
+        )
+        factors = strongest_first[:5]
+        assert sent == [
+            f["reason"] + (" (raises the score)" if f["contribution"] > 0
+                           else " (lowers the score)")
+            for f in factors
+        ]  # fmt: skip
 
 
 def test_the_rate_limiter_allows_n_requests_per_window():

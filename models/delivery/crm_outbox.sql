@@ -8,11 +8,6 @@
     rebuild that gives a lead the same score, tier and reasons is not a change worth a CRM
     write. Converted leads (already converted at as_of, score_status 'converted', or present in
     the conversions input) keep a row with is_prospect false and are never sent. #}
-{{ config(
-    materialized='table',
-    tags=['scoring'],
-    contract={'enforced': true},
-) }}
 {%- set model = leadscore_model() %}
 
 with lead_scores as (

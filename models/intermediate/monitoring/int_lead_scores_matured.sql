@@ -21,24 +21,27 @@ conversions as (
     select * from {{ ref('stg_raw__conversions') }}
 ),
 
-scores as (
-    -- a version that was both a challenger and served at the same snapshot counts once
+unioned as (
     select
         *,
-    from (
-        select
-            *,
-            'served' as scored_as,
-        from lead_score_history
-        union all by name
-        select
-            *,
-            'challenger' as scored_as,
-        from challenger_score_history
-    )
-    qualify row_number() over (
-        partition by model_version, as_of, lead_id order by scored_as = 'served' desc
-    ) = 1
+        'served' as scored_as
+    from lead_score_history
+    union all by name
+    select
+        *,
+        'challenger' as scored_as
+    from challenger_score_history
+),
+
+scores as (
+    -- a version that was both a challenger and served at the same snapshot counts once
+    select *
+    from unioned
+    qualify
+        row_number() over (
+            partition by model_version, as_of, lead_id
+            order by scored_as = 'served' desc
+        ) = 1
 ),
 
 matured as (
@@ -50,11 +53,11 @@ matured as (
         scores.lead_id,
         scores.conversion_probability as probability,
         scores.tier,
-        {{ leadscore_converted_within_window('conversions.converted_at', 'scores.as_of') }}
-            as label,
         {% for segment in segments -%}
         coalesce(cast(leads.{{ leadscore_ident(segment) }} as varchar), 'missing') as {{ leadscore_ident(segment) }},
         {% endfor -%}
+        {{ leadscore_converted_within_window('conversions.converted_at', 'scores.as_of') }}
+            as label
     from scores
     left join conversions on scores.lead_id = conversions.lead_id
     left join leads on scores.lead_id = leads.lead_id

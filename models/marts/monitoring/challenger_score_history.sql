@@ -21,7 +21,7 @@ snapshot as (
         challenger_probability as conversion_probability,
         challenger_score as score,
         challenger_tier as tier,
-        scored_at,
+        scored_at
     from challenger_scores
 )
 

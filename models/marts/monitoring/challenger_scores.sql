@@ -4,6 +4,7 @@
     view: the scoring function exists only on the dbt connection. #}
 {%- set champion = leadscore_model() %}
 {%- set challenger = leadscore_challenger(champion) %}
+{%- set challenger_version = challenger.version if challenger else '' %}
 
 with lead_features as (
     select * from {{ ref('lead_features') }}
@@ -19,14 +20,15 @@ challenger as (
         cast(lead_id as varchar) as lead_id,
         leadscore_score(
             '{{ challenger.version }}', {{ leadscore_feature_vector(challenger) }}
-        ) as conversion_probability,
+        ) as conversion_probability
     from lead_features
 ),
-{%- else -%}
+{% else -%}
 challenger as (
     select
-        cast(null as varchar) as lead_id,
-        cast(null as double) as conversion_probability,
+        cast(lead_id as varchar) as lead_id,
+        cast(null as double) as conversion_probability
+    from lead_features
     where false
 ),
 {%- endif %}
@@ -38,13 +40,13 @@ side_by_side as (
         lead_scores.model_version as champion_version,
         lead_scores.conversion_probability as champion_probability,
         lead_scores.tier as champion_tier,
-        '{{ challenger.version if challenger else "" }}' as challenger_version,
+        '{{ challenger_version }}' as challenger_version,
         challenger.conversion_probability as challenger_probability,
         cast(round(100 * challenger.conversion_probability) as integer) as challenger_score,
         {{ leadscore_tier('challenger.conversion_probability') }} as challenger_tier,
         challenger.conversion_probability - lead_scores.conversion_probability
             as probability_difference,
-        lead_scores.scored_at,
+        lead_scores.scored_at
     from lead_scores
     inner join challenger on lead_scores.lead_id = challenger.lead_id
 )

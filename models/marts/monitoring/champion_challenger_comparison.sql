@@ -16,7 +16,7 @@ matured as (
 pair as (
     select distinct
         champion_version,
-        challenger_version,
+        challenger_version
     from challenger_scores
 ),
 
@@ -24,10 +24,10 @@ current_ranked as (
     select
         *,
         -- average ranks, so tied probabilities do not bias the rank correlation
-        rank() over (order by champion_probability)
+        rank() over (order by champion_probability nulls last)
         + (count(*) over (partition by champion_probability) - 1) / 2 as champion_rank,
-        rank() over (order by challenger_probability)
-        + (count(*) over (partition by challenger_probability) - 1) / 2 as challenger_rank,
+        rank() over (order by challenger_probability nulls last)
+        + (count(*) over (partition by challenger_probability) - 1) / 2 as challenger_rank
     from challenger_scores
 ),
 
@@ -39,7 +39,7 @@ current_agreement as (
         cast(null as bigint) as positives,
         corr(champion_rank, challenger_rank) as rank_correlation,
         avg(cast(champion_tier = challenger_tier as double)) as tier_agreement,
-        avg(abs(probability_difference)) as mean_abs_probability_difference,
+        avg(abs(probability_difference)) as mean_abs_probability_difference
     from current_ranked
 ),
 
@@ -71,7 +71,7 @@ matured_metrics as (
         auc.positives,
         auc.auc,
         brier.brier,
-        ece.ece,
+        ece.ece
     from auc
     inner join brier using (model_version, as_of)
     inner join ece using (model_version, as_of)
@@ -88,13 +88,20 @@ matured_comparison as (
         champion.brier as champion_brier,
         challenger.brier as challenger_brier,
         champion.ece as champion_ece,
-        challenger.ece as challenger_ece,
+        challenger.ece as challenger_ece
     from pair
     inner join matured_metrics as champion on pair.champion_version = champion.model_version
     inner join matured_metrics as challenger
         on
             pair.challenger_version = challenger.model_version
             and champion.as_of = challenger.as_of
+),
+
+compared as (
+    select * from current_agreement
+    where n > 0
+    union all by name
+    select * from matured_comparison
 ),
 
 final as (
@@ -115,13 +122,9 @@ final as (
         compared.challenger_ece,
         compared.rank_correlation,
         compared.tier_agreement,
-        compared.mean_abs_probability_difference,
+        compared.mean_abs_probability_difference
     from pair
-    cross join (
-        select * from current_agreement where n > 0
-        union all by name
-        select * from matured_comparison
-    ) as compared
+    cross join compared
 )
 
 select * from final

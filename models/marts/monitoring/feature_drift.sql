@@ -26,7 +26,7 @@ summarised as (
         case
             when max(abs(psi_contribution)) > 0
                 then first(bin order by abs(psi_contribution) desc, bin)
-        end as most_shifted_bin,
+        end as most_shifted_bin
     from feature_drift_bins
     group by model_version, feature
 ),
@@ -48,7 +48,7 @@ final as (
         summarised.most_shifted_bin,
         feature_importance.importance_rank,
         feature_importance.mean_abs_shap,
-        {{ leadscore_as_of() }} as as_of,
+        {{ leadscore_as_of() }} as as_of
     from psi
     inner join summarised using (model_version, feature)
     left join feature_importance

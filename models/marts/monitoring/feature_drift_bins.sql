@@ -32,17 +32,17 @@ feature_values as (
     select
         '{{ model.version }}' as model_version,
         unnest({{ leadscore_sql_list(names) }}) as feature,
-        unnest(list_transform(
-            {{ leadscore_feature_vector(model) }}, lambda value: cast(cast(value as float) as double)
-        )) as value,
+        unnest({{ leadscore.list_transform(
+            leadscore_feature_vector(model), 'value', 'cast(cast(value as float) as double)'
+        ) }}) as value
     from open_leads
 ),
-{%- else -%}
+{% else -%}
 feature_values as (
     select
         cast(null as varchar) as model_version,
         cast(null as varchar) as feature,
-        cast(null as double) as value,
+        cast(null as double) as value
     where false
 ),
 {%- endif %}
@@ -51,7 +51,7 @@ score_values as (
     select
         lead_scores.model_version,
         '__score__' as feature,
-        lead_scores.conversion_probability as value,
+        lead_scores.conversion_probability as value
     from lead_scores
     inner join open_leads on lead_scores.lead_id = cast(open_leads.lead_id as varchar)
 ),
@@ -69,7 +69,7 @@ bins as (
 final as (
     select
         *,
-        {{ leadscore_psi_term('reference_share', 'current_share') }} as psi_contribution,
+        {{ leadscore_psi_term('reference_share', 'current_share') }} as psi_contribution
     from bins
 )
 

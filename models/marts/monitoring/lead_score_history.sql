@@ -23,7 +23,7 @@ snapshot as (
         conversion_probability,
         score,
         tier,
-        scored_at,
+        scored_at
     from lead_scores
 )
 

@@ -16,7 +16,7 @@ snapshots as (
         model_version,
         as_of,
         min(matured_at) as matured_at,
-        bool_or(scored_as = 'served') as was_served,
+        bool_or(scored_as = 'served') as was_served
     from matured
     group by model_version, as_of
 ),
@@ -53,7 +53,7 @@ evaluated as (
         lift.lift as top_decile_lift,
         model_registry.test_auc,
         model_registry.test_auc - auc.auc as auc_drop,
-        model_registry.test_ece,
+        model_registry.test_ece
     from snapshots
     inner join auc using (model_version, as_of)
     inner join brier using (model_version, as_of)

@@ -24,7 +24,7 @@ final as (
         lift,
         cumulative_share_of_leads,
         cumulative_gain,
-        cumulative_lift,
+        cumulative_lift
     from lift
 )
 

@@ -37,7 +37,7 @@ metrics as (
         brier.mean_predicted,
         auc.auc,
         brier.brier,
-        ece.ece,
+        ece.ece
     from auc
     inner join brier using (model_version, as_of, segment_name, segment_value)
     inner join ece using (model_version, as_of, segment_name, segment_value)
@@ -62,7 +62,7 @@ compared as (
         segments.ece - overall.ece as ece_gap,
         segments.positives >= {{ var('evaluation_min_positives') }}
         and segments.n - segments.positives >= {{ var('evaluation_min_positives') }}
-            as has_enough_outcomes,
+            as has_enough_outcomes
     from metrics as segments
     inner join metrics as overall
         on
@@ -89,7 +89,7 @@ flagged as (
                 then 'AUC ' || round(auc_gap, 3) || ' below overall'
             when ece_gap > {{ var('segment_ece_gap') }}
                 then 'ECE ' || round(ece_gap, 3) || ' above overall'
-        end as flag_reason,
+        end as flag_reason
     from compared
 )
 

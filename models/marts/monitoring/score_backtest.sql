@@ -16,7 +16,7 @@ conversions as (
 open_at_snapshot as (
     select
         lead_score_history.*,
-        conversions.converted_at,
+        conversions.converted_at
     from lead_score_history
     left join conversions on lead_score_history.lead_id = conversions.lead_id
     where
@@ -32,7 +32,7 @@ by_tier as (
         count(*) as leads,
         sum(conversion_probability) as expected_conversions,
         cast(sum({{ leadscore_converted_within_window('converted_at', 'as_of') }}) as bigint)
-            as actual_conversions,
+            as actual_conversions
     from open_at_snapshot
     group by as_of, model_version, tier
 ),
@@ -51,7 +51,7 @@ final as (
         least(
             date_diff('day', as_of, {{ leadscore_as_of() }}) / {{ var('label_window_days') }}, 1
         ) as window_elapsed_share,
-        {{ leadscore_has_matured('as_of') }} as is_window_complete,
+        {{ leadscore_has_matured('as_of') }} as is_window_complete
     from by_tier
 )
 

@@ -18,7 +18,7 @@ renamed as (
         gain,
         splits,
         mean_abs_shap,
-        importance_rank,
+        importance_rank
     from model_feature_importance
 )
 

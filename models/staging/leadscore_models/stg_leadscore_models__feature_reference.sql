@@ -18,7 +18,7 @@ renamed as (
         bin,
         lower_edge,
         upper_edge,
-        reference_share,
+        reference_share
     from model_feature_reference
 )
 

@@ -30,7 +30,7 @@ renamed as (
         test_brier,
         test_ece,
         test_top_decile_lift,
-        rule_based_auc,
+        rule_based_auc
     from model_registry
 )
 

@@ -141,7 +141,7 @@
         warn_if='>' ~ (var('unmapped_event_share_warn') * 1000000) | int,
         error_if='>' ~ (var('unmapped_event_share_error') * 1000000) | int,
     ) }}
-    {%- if execute -%}
+    {%- if not leadscore_compiles_only() -%}
         {%- set top = run_query('select channel, event_type, page_category, events, share_of_events, '
             ~ 'unmapped_share_of_events, csv_line_to_add from ' ~ model
             ~ ' order by events desc, channel, event_type, page_category limit 10') -%}

@@ -1,0 +1,311 @@
+"""Inline SVG charts of the report: pure functions, numbers in and SVG text out."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "bars_svg",
+    "calibration_svg",
+    "gain_svg",
+    "psi_bars_svg",
+    "stacked_histogram_svg",
+]
+
+TIER_COLOURS = {"A": "#1b7f3b", "B": "#5aa469", "C": "#e0a526", "D": "#b9c0c8"}
+SERIES_COLOURS = ("#2563eb", "#d9480f")
+STATUS_COLOURS = {"stable": "#5aa469", "moderate shift": "#e0a526", "large shift": "#c92a2a"}
+
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _tick(value: float) -> str:
+    """An axis label: whole numbers without decimals, small ones with up to two."""
+    if abs(value - round(value)) < 1e-9:
+        return f"{round(value):,}"
+    return f"{value:.2f}".rstrip("0")
+
+
+def _nice_max(value: float, step: float) -> float:
+    """The smallest multiple of step at or above value (at least one step)."""
+    return max(step, math.ceil(value / step - 1e-9) * step)
+
+
+def _nice_top(value: float) -> float:
+    """An axis maximum at or above value whose five ticks are round (1, 2, 2.5 or 5 x 10^k)."""
+    if value <= 0:
+        return 1.0
+    raw = value / 5
+    magnitude = 10 ** math.floor(math.log10(raw))
+    tick = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw - 1e-12)
+    return tick * 5
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A chart's plotting area inside its SVG canvas."""
+
+    width: int = 440
+    height: int = 300
+    left: int = 52
+    right: int = 16
+    top: int = 16
+    bottom: int = 44
+
+    @property
+    def inner_width(self) -> int:
+        return self.width - self.left - self.right
+
+    @property
+    def inner_height(self) -> int:
+        return self.height - self.top - self.bottom
+
+    def x(self, value: float, maximum: float) -> float:
+        return self.left + self.inner_width * (value / maximum if maximum else 0)
+
+    def y(self, value: float, maximum: float) -> float:
+        return self.top + self.inner_height * (1 - (value / maximum if maximum else 0))
+
+
+def _svg(frame: Frame, body: list[str], label: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{_e(label)}" '
+        f'width="{frame.width}" height="{frame.height}" viewBox="0 0 {frame.width} '
+        f'{frame.height}" font-family="sans-serif" font-size="11">' + "".join(body) + "</svg>"
+    )
+
+
+def _axes(frame: Frame, x_max: float, y_max: float, x_label: str, y_label: str) -> list[str]:
+    """Axis lines, five ticks a side with grid lines, and the two axis titles."""
+    parts = []
+    for i in range(6):
+        yv = y_max * i / 5
+        y = frame.y(yv, y_max)
+        parts.append(
+            f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{y:.1f}" '
+            f'y2="{y:.1f}" stroke="#e5e7eb"/><text x="{frame.left - 6}" y="{y + 4:.1f}" '
+            f'text-anchor="end">{_tick(yv)}</text>'
+        )
+    for i in range(6):
+        xv = x_max * i / 5
+        x = frame.x(xv, x_max)
+        parts.append(
+            f'<text x="{x:.1f}" y="{frame.height - frame.bottom + 16}" '
+            f'text-anchor="middle">{_tick(xv)}</text>'
+        )
+    base = frame.height - frame.bottom
+    parts.append(
+        f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{base}" y2="{base}" '
+        f'stroke="#6b7280"/><line x1="{frame.left}" x2="{frame.left}" y1="{frame.top}" '
+        f'y2="{base}" stroke="#6b7280"/>'
+        f'<text x="{frame.left + frame.inner_width / 2:.1f}" y="{frame.height - 8}" '
+        f'text-anchor="middle">{_e(x_label)}</text>'
+        f'<text transform="translate(14 {frame.top + frame.inner_height / 2:.1f}) rotate(-90)" '
+        f'text-anchor="middle">{_e(y_label)}</text>'
+    )
+    return parts
+
+
+def _legend(frame: Frame, entries: Sequence[tuple[str, str]]) -> list[str]:
+    parts = []
+    for i, (name, colour) in enumerate(entries):
+        y = frame.top + 6 + 16 * i
+        parts.append(
+            f'<rect x="{frame.left + 10}" y="{y}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{frame.left + 26}" y="{y + 9}">{_e(name)}</text>'
+        )
+    return parts
+
+
+def calibration_svg(series: Sequence[tuple[str, Sequence[tuple[float, float, int]]]]) -> str:
+    """Observed rate against mean predicted probability, one line per series of
+    (mean_predicted, observed_rate, n) points (dot area grows with n), and the diagonal."""
+    frame = Frame(width=440, height=360)
+    values = [max(p, o) for _, points in series for p, o, _ in points] or [0.1]
+    top = min(1.0, _nice_max(max(values), 0.1))
+    body = _axes(frame, top, top, "mean predicted probability", "observed conversion rate")
+    body.append(
+        f'<line x1="{frame.x(0, top)}" y1="{frame.y(0, top)}" x2="{frame.x(top, top)}" '
+        f'y2="{frame.y(top, top)}" stroke="#9ca3af" stroke-dasharray="4 4"/>'
+    )
+    largest = max([n for _, points in series for _, _, n in points] or [1])
+    for (name, points), colour in zip(series, SERIES_COLOURS, strict=False):
+        coords = [(frame.x(p, top), frame.y(min(o, top), top), n) for p, o, n in points]
+        if len(coords) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in coords)
+            body.append(f'<polyline points="{path}" fill="none" stroke="{colour}"/>')
+        for x, y, n in coords:
+            radius = 2.5 + 6 * math.sqrt(n / largest)
+            body.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="{colour}" '
+                f'fill-opacity="0.6"><title>{_e(name)}: {n} leads</title></circle>'
+            )
+    body += _legend(
+        frame, [(name, c) for (name, _), c in zip(series, SERIES_COLOURS, strict=False)]
+    )
+    return _svg(frame, body, "calibration curve")
+
+
+def bars_svg(
+    labels: Sequence[str],
+    values: Sequence[float],
+    x_label: str,
+    y_label: str,
+    reference: float | None = None,
+    colour: str = SERIES_COLOURS[0],
+) -> str:
+    """Vertical bars with their values on top, and an optional dashed reference line."""
+    frame = Frame()
+    top = _nice_top(max([*values, reference or 0, 1e-9]) * 1.1)
+    body = _axes(frame, 1, top, x_label, y_label)[:6]  # horizontal grid only; labels below
+    base = frame.height - frame.bottom
+    body.append(
+        f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{base}" y2="{base}" '
+        f'stroke="#6b7280"/><text x="{frame.left + frame.inner_width / 2:.1f}" '
+        f'y="{frame.height - 8}" text-anchor="middle">{_e(x_label)}</text>'
+        f'<text transform="translate(14 {frame.top + frame.inner_height / 2:.1f}) rotate(-90)" '
+        f'text-anchor="middle">{_e(y_label)}</text>'
+    )
+    slot = frame.inner_width / max(1, len(values))
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        x = frame.left + i * slot + slot * 0.15
+        y = frame.y(value, top)
+        body.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" height="{base - y:.1f}" '
+            f'fill="{colour}"><title>{_e(label)}: {value:.3g}</title></rect>'
+            f'<text x="{x + slot * 0.35:.1f}" y="{y - 3:.1f}" text-anchor="middle">'
+            f"{value:.2g}</text>"
+            f'<text x="{x + slot * 0.35:.1f}" y="{base + 14}" text-anchor="middle">'
+            f"{_e(label)}</text>"
+        )
+    if reference is not None:
+        y = frame.y(reference, top)
+        body.append(
+            f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{y:.1f}" '
+            f'y2="{y:.1f}" stroke="#c92a2a" stroke-dasharray="4 4"/>'
+        )
+    return _svg(frame, body, y_label)
+
+
+def gain_svg(points: Sequence[tuple[float, float]]) -> str:
+    """Cumulative gain: share of conversions found against share of leads called, with the
+    diagonal a random order would give."""
+    frame = Frame()
+    body = _axes(
+        frame, 1, 1, "share of leads called (highest scores first)", "share of conversions"
+    )
+    body.append(
+        f'<line x1="{frame.x(0, 1)}" y1="{frame.y(0, 1)}" x2="{frame.x(1, 1)}" '
+        f'y2="{frame.y(1, 1)}" stroke="#9ca3af" stroke-dasharray="4 4"/>'
+    )
+    path = " ".join(f"{frame.x(x, 1):.1f},{frame.y(y, 1):.1f}" for x, y in [(0, 0), *points])
+    body.append(
+        f'<polyline points="{path}" fill="none" stroke="{SERIES_COLOURS[0]}" stroke-width="2"/>'
+    )
+    return _svg(frame, body, "cumulative gain")
+
+
+def stacked_histogram_svg(scores: pd.DataFrame, tiers: Sequence[str], bucket: int = 5) -> str:
+    """Leads per score bucket (0-100), each bar split by tier."""
+    frame = Frame(width=640)
+    buckets = list(range(0, 100, bucket))
+    counts = {
+        tier: [
+            int(
+                (
+                    (scores["tier"] == tier)
+                    & (scores["score"].clip(0, 99) // bucket == b // bucket)
+                ).sum()
+            )
+            for b in buckets
+        ]
+        for tier in tiers
+    }
+    totals = [sum(counts[t][i] for t in tiers) for i in range(len(buckets))]
+    top = _nice_top(max(totals or [1]) * 1.05)
+    body = _axes(frame, 100, top, "score", "leads")
+    slot = frame.inner_width / len(buckets)
+    for i, start in enumerate(buckets):
+        height_so_far = 0
+        for tier in tiers:
+            n = counts[tier][i]
+            if not n:
+                continue
+            y_top = frame.y(height_so_far + n, top)
+            y_bottom = frame.y(height_so_far, top)
+            body.append(
+                f'<rect x="{frame.left + i * slot + 1:.1f}" y="{y_top:.1f}" '
+                f'width="{slot - 2:.1f}" height="{y_bottom - y_top:.1f}" '
+                f'fill="{TIER_COLOURS.get(tier, "#6b7280")}"><title>score {start}-'
+                f"{start + bucket - 1}, tier {_e(tier)}: {n} leads</title></rect>"
+            )
+            height_so_far += n
+    body += _legend(
+        Frame(width=640, left=frame.width - 140),
+        [(f"tier {t}", TIER_COLOURS.get(t, "#6b7280")) for t in tiers],
+    )
+    return _svg(frame, body, "score distribution by tier")
+
+
+def psi_bars_svg(
+    features: Sequence[str],
+    psi: Sequence[float],
+    statuses: Sequence[str],
+    warn: float,
+    error: float,
+) -> str:
+    """Horizontal PSI bars per feature, coloured by drift status, with the warn and error lines."""
+    row = 16
+    left = 220
+    frame = Frame(width=680, height=40 + row * len(features) + 30, left=left, top=24, bottom=40)
+    top = _nice_top(max([*psi, error * 1.2]))
+    body = []
+    for i in range(6):
+        v = top * i / 5
+        x = frame.x(v, top)
+        body.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{frame.top}" y2="{frame.height - frame.bottom}" '
+            f'stroke="#e5e7eb"/><text x="{x:.1f}" y="{frame.height - frame.bottom + 14}" '
+            f'text-anchor="middle">{_tick(v)}</text>'
+        )
+    for i, (name, value, status) in enumerate(zip(features, psi, statuses, strict=True)):
+        y = frame.top + i * row
+        width = frame.x(value, top) - frame.left
+        body.append(
+            f'<text x="{left - 6}" y="{y + 11}" text-anchor="end">{_e(name)}</text>'
+            f'<rect x="{left}" y="{y + 2}" width="{max(width, 0.5):.1f}" height="{row - 4}" '
+            f'fill="{STATUS_COLOURS.get(status, "#6b7280")}"><title>{_e(name)}: PSI '
+            f"{value:.3f} ({_e(status)})</title></rect>"
+            f'<text x="{left + width + 4:.1f}" y="{y + 11}">{value:.3f}</text>'
+        )
+    for value, label in ((warn, "warn"), (error, "error")):
+        x = frame.x(value, top)
+        body.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{frame.top - 8}" '
+            f'y2="{frame.height - frame.bottom}" stroke="#374151" stroke-dasharray="4 3"/>'
+            f'<text x="{x + 3:.1f}" y="{frame.top - 10}">{label} {value:g}</text>'
+        )
+    body.append(
+        f'<text x="{left + frame.inner_width / 2:.1f}" y="{frame.height - 8}" '
+        'text-anchor="middle">population stability index</text>'
+    )
+    return _svg(frame, body, "drift per feature")
