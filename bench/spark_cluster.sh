@@ -4,7 +4,8 @@
 #   leadscore build --target spark --master spark://127.0.0.1:7077
 # then stop. Usage (from the project root, after `make data` and `make train`, or with
 # LEADSCORE_DATA_DIR / LEADSCORE_ARTIFACTS pointing elsewhere):
-#   bench/spark_cluster.sh [dbt build options, e.g. --vars '{as_of: "2026-06-01 00:00:00"}']
+#   bench/spark_cluster.sh --select +lead_features +lead_training_set +lead_scores \
+#       --exclude-resource-type test unit_test --vars "{as_of: 2026-06-01}"
 # Environment: SPARK_WORKER_CORES (1 per worker), SPARK_WORKER_MEMORY (1g per worker),
 # LEADSCORE_SPARK_HOME (metastore and warehouse; default spark/ in the project).
 set -euo pipefail

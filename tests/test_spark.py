@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 LEADS = 350
 VARS = f"{{as_of: '{DEMO_AS_OF}'}}"
-CORE = ["+lead_features", "+lead_training_set"]
+CORE = ["+lead_features", "+lead_training_set", "resource_type:seed"]
 NO_TESTS = ["--exclude-resource-type", "test", "unit_test"]
 
 
