@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 LEADS ?= 20000
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: install demo data features train scores show report test lint clean
+.PHONY: install demo data features train scores show report serve test lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,12 +41,19 @@ show: install
 report: install
 	$(BIN)/leadscore report
 
+## serve: score leads in real time over HTTP on 127.0.0.1:8000 (OpenAPI at /docs)
+serve: install
+	$(BIN)/leadscore serve $(SERVE_ARGS)
+
 ## test: lint, then every test (dbt data and unit tests run inside the pytest suite)
 test: install lint
 	$(BIN)/python -m pytest
 
-# SQL folders held to the house style (sqlfluff, .sqlfluff); the rest join as they are cleaned
-SQL_LINTED := models/staging/leadscore_models models/intermediate/monitoring models/marts/monitoring
+# SQL held to the house style (sqlfluff, .sqlfluff). Three models are not clean yet: they build
+# JSON structs and lists (DuckDB syntax sqlfluff cannot parse or lay out): lead_scores,
+# lead_training_set and crm_outbox.
+SQL_LINTED := models/staging models/intermediate models/audit models/marts/lead_features.sql \
+	models/marts/monitoring
 
 lint: install
 	$(BIN)/ruff check python tests bench

@@ -49,6 +49,7 @@
             ~ folder ~ "/" ~ mart ~ ".parquet')") %}
     {% endfor %}
     {% do run_query("select leadscore_replace_file('" ~ database_tmp ~ "', '" ~ folder ~ "/leadscore.duckdb')") %}
+    {% if 'lead_scores' in built %}{% do leadscore_publish_serving(folder) %}{% endif %}
     {{ log("Published " ~ (built | join(', ')) ~ " to " ~ folder, info=true) }}
     {{ return('') }}
 {% endmacro %}

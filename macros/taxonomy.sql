@@ -86,7 +86,13 @@
     {%- set rows = run_query("select lower(trim(channel)), lower(trim(event_type)), "
         ~ "lower(trim(page_category)), lower(trim(intent_category)), " ~ role ~ " from " ~ reader) -%}
     {%- set taxonomy = [] -%}
+    {%- set intents = ['high_intent', 'content', 'engagement', 'negative', 'outbound'] -%}
     {%- for row in rows -%}
+        {%- if row[3] not in intents -%}
+            {{ exceptions.raise_compiler_error("Event taxonomy " ~ path ~ ": unknown intent_category '"
+                ~ row[3] ~ "' on the row " ~ row[0] ~ "," ~ row[1] ~ "," ~ row[2] ~ ". Use one of: "
+                ~ (intents | join(', ')) ~ ".") }}
+        {%- endif -%}
         {%- if row[4] and row[4] not in leadscore_taxonomy_roles() -%}
             {{ exceptions.raise_compiler_error("Event taxonomy " ~ path ~ ": unknown role '" ~ row[4]
                 ~ "' on the row " ~ row[0] ~ "," ~ row[1] ~ "," ~ row[2] ~ ". Use one of: "

@@ -27,7 +27,8 @@ from leadscore.export import (
     split_thresholds,
     to_onnx,
 )
-from leadscore.metrics import expected_calibration_error
+from leadscore.folds import FoldError
+from leadscore.metrics import expected_calibration_error, worst_bin_gap
 from leadscore.scoring import Scorer
 from leadscore.training import (
     FOLDS,
@@ -91,26 +92,40 @@ def test_calibration_repairs_a_miscalibrated_model():
     fit, held_out = slice(0, 10_000), slice(10_000, None)
     before = expected_calibration_error(y[held_out], raw[held_out])
     assert before > 0.2
-    chosen, brier = choose_calibration(raw[fit], y[fit], seed=0)
-    assert set(brier) == {"platt", "isotonic"}
+    periods = np.arange(10_000) // 3_334  # three consecutive calibration periods
+    chosen, losses = choose_calibration(raw[fit], y[fit], seed=0, groups=periods)
+    assert set(losses) == {"platt", "isotonic"}
     for calibration in (fit_platt(raw[fit], y[fit]), fit_isotonic(raw[fit], y[fit]), chosen):
         calibrated = apply_calibration(calibration, raw[held_out])
         after = expected_calibration_error(y[held_out], calibrated)
         assert after < before / 5, calibration["method"]
 
 
+def test_worst_bin_gap_finds_a_crowded_bin_the_average_hides():
+    rng = np.random.default_rng(4)
+    p = np.concatenate([np.full(9_000, 0.05), np.full(433, 0.44), np.full(50, 0.95)])
+    truth = np.concatenate([np.full(9_000, 0.05), np.full(433, 0.34), np.full(50, 0.20)])
+    y = (rng.random(p.size) < truth).astype(int)
+    assert expected_calibration_error(y, p) < 0.02  # the average looks fine
+    assert worst_bin_gap(y, p) == pytest.approx(0.10, abs=0.03)  # 0.44 predicted, 0.34 seen
+    # the bin of 50 rows is far off too, but too small to judge
+    assert worst_bin_gap(y, p, min_rows=100) < 0.2
+
+
 # --------------------------------------------------------------------------- time folds
 
 
-def test_folds_follow_time_train_then_validation_then_calibration_then_test():
-    cutoffs = pd.date_range("2025-01-01", periods=10, freq="MS")
-    frame = pd.DataFrame(
-        {
-            "as_of": np.repeat(cutoffs, 20),
-            "label": np.tile([0, 1], 100),
-        }
+def daily_rows(days: int = 300, per_day: int = 5) -> pd.DataFrame:
+    """Rows at daily cutoffs, both labels each day, in shuffled order."""
+    cutoffs = pd.date_range("2025-01-01", periods=days, freq="D")
+    return pd.DataFrame(
+        {"as_of": np.repeat(cutoffs, per_day), "label": np.tile([0, 1], days * per_day // 2)}
     ).sample(frac=1, random_state=0)  # row order must not matter
-    folds, kind = assign_folds(frame)
+
+
+def test_folds_follow_time_train_then_validation_then_calibration_then_test():
+    frame = daily_rows()
+    folds, kind = assign_folds(frame, window_days=30, embargo_days=7, test_days=60)
     assert kind == "time"
     spans = [frame.loc[folds == name, "as_of"] for name in FOLDS]
     assert all(len(span) > 0 for span in spans)
@@ -118,12 +133,23 @@ def test_folds_follow_time_train_then_validation_then_calibration_then_test():
         assert older.max() < newer.min()
 
 
-def test_too_few_cutoffs_for_a_time_split_is_refused():
-    frame = pd.DataFrame(
-        {"as_of": np.repeat(pd.date_range("2025-01-01", periods=3, freq="MS"), 10), "label": 0}
-    )
-    with pytest.raises(TrainingError, match="at least 4"):
-        assign_folds(frame)
+def test_no_fitting_row_has_a_label_window_reaching_into_the_test_period():
+    frame = daily_rows()
+    folds, _ = assign_folds(frame, window_days=30, embargo_days=7, test_days=60)
+    test_start = frame.loc[folds == "test", "as_of"].min()
+    fitting = folds.isin(["train", "validation", "calibration"])
+    label_known = frame.loc[fitting, "as_of"] + pd.Timedelta(days=30 + 7)
+    assert (label_known < test_start).all()
+    # the rows in between are purged, not silently moved into a fold
+    purged = frame.loc[folds == "purged", "as_of"]
+    assert len(purged) == 5 * (30 + 7)
+    assert purged.min() > frame.loc[fitting, "as_of"].max() and purged.max() < test_start
+
+
+def test_a_history_shorter_than_the_label_window_is_refused():
+    frame = daily_rows(days=80)
+    with pytest.raises(FoldError, match=r"label window \(90 days \+ 7 days embargo\).*longer"):
+        assign_folds(frame, window_days=90, embargo_days=7, test_days=30)
 
 
 def test_categories_encode_as_vocabulary_codes_with_an_unknown_code():
@@ -307,22 +333,12 @@ def assert_nothing_published(ws: Workspace, versions: list[str], champion: str |
         ("delete from lead_training_set", "lead_training_set is empty.*rebuild the features"),
         ("update lead_training_set set label = 0", "only label 0.*Check the conversions"),
         (
-            # a short recent history: ten rows in each of the three newest cutoffs
-            """
-            create or replace table lead_training_set as
-            select * exclude (row_in_cutoff)
-            from (
-                select
-                    *,
-                    row_number() over (partition by as_of order by lead_id) as row_in_cutoff,
-                from lead_training_set
-            )
-            where as_of < timestamp '2026-01-01' or row_in_cutoff <= 10
-            """,
-            "The validation fold has 10 rows, fewer than 20.*more leads or a longer history",
+            # only the recent history: no row's label window ends before the test period
+            "delete from lead_training_set where as_of < timestamp '2026-01-01'",
+            "No row's label window.*too short to test honestly.*lower label_window_days",
         ),
     ],
-    ids=["empty", "single-class", "too-few-rows-per-fold"],
+    ids=["empty", "single-class", "history-too-short"],
 )
 def test_bad_training_set_is_refused_and_nothing_is_published(
     trained_copy, capsys, monkeypatch, spoiling, message
@@ -346,3 +362,12 @@ def test_missing_warehouse_is_refused_with_the_command_to_build_it(trained_copy,
     assert code != 0
     assert "does not exist" in err and "dbt build --exclude tag:scoring" in err
     assert_nothing_published(ws, versions, champion)
+
+
+def test_rare_values_are_the_categories_seen_in_training_without_a_code():
+    from leadscore.training import rare_values
+
+    column = pd.Series(["VP", "VP", "Intern", None, "CEO"])
+    assert rare_values(column, ["VP"]) == ["CEO", "Intern"]
+    # a free-text column lists none: its values read as unknown
+    assert rare_values(pd.Series([f"note {i}" for i in range(20)]), [], limit=10) == []

@@ -25,7 +25,7 @@ rejected as (
         null::bigint as file_row_number,
         lead_id,
         reject_reason,
-        raw_row,
+        raw_row
     from base_leads
     where reject_reason is not null
     union all
@@ -35,7 +35,7 @@ rejected as (
         null::bigint as file_row_number,
         lead_id,
         reject_reason,
-        raw_row,
+        raw_row
     from base_events
     where reject_reason is not null
     union all
@@ -45,7 +45,7 @@ rejected as (
         null::bigint as file_row_number,
         lead_id,
         reject_reason,
-        raw_row,
+        raw_row
     from base_conversions
     where reject_reason is not null
     union all
@@ -56,7 +56,7 @@ rejected as (
         file_row_number,
         null::varchar as lead_id,
         reject_reason,
-        null::json as raw_row,
+        null::json as raw_row
     from base_malformed_rows
 ),
 
@@ -67,8 +67,8 @@ final as (
         file_row_number,
         lead_id,
         reject_reason,
-        cast(raw_row as varchar) as raw_row,
-        {{ leadscore_as_of() }} as as_of,
+        raw_row::varchar as raw_row,
+        {{ leadscore_as_of() }} as as_of
     from rejected
 )
 

@@ -15,7 +15,7 @@ kinds as (
         event_type,
         page_category,
         intent_category = 'unclassified' as is_unmapped,
-        count(*) as events,
+        count(*) as events
     from timeline
     group by all
 ),
@@ -23,7 +23,7 @@ kinds as (
 shares as (
     select
         *,
-        events / sum(events) over () as share_of_events,
+        events / sum(events) over () as share_of_events
     from kinds
 ),
 
@@ -35,8 +35,10 @@ final as (
         events,
         share_of_events,
         sum(share_of_events) over () as unmapped_share_of_events,
-        concat_ws(',', channel, event_type, coalesce(page_category, '*'), 'engagement', '1', '',
-            '"' || channel || ' ' || event_type || '"') as csv_line_to_add,
+        concat_ws(
+            ',', channel, event_type, coalesce(page_category, '*'), 'engagement', '1', '',
+            '"' || channel || ' ' || event_type || '"'
+        ) as csv_line_to_add
     from shares
     where is_unmapped
 )

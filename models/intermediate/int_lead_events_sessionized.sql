@@ -56,10 +56,10 @@ lead_fingerprints as (
         lead_id,
         hash(
             '{{ settings_hash }}',
-            (select bit_xor(hash(taxonomy)) from taxonomy),
+            (select bit_xor(hash(taxonomy)) from taxonomy),  -- noqa: RF02
             count(*),
             bit_xor(hash(events))
-        ) as lead_fingerprint,
+        ) as lead_fingerprint
     from events
     group by lead_id
 ),
@@ -78,7 +78,7 @@ changed_leads as (
 changed_events as (
     select
         events.*,
-        changed_leads.lead_fingerprint,
+        changed_leads.lead_fingerprint
     from events
     inner join changed_leads on events.lead_id = changed_leads.lead_id
 ),
@@ -96,15 +96,17 @@ classified as (
         changed_events.*,
         coalesce(
             case when exact.page_category is not null then exact.intent_category
-            else wildcard.intent_category end,
+                else wildcard.intent_category
+            end,
             'unclassified'
         ) as intent_category,
         coalesce(
             case when exact.page_category is not null then exact.intent_weight
-            else wildcard.intent_weight end,
+                else wildcard.intent_weight
+            end,
             0
         ) as intent_weight,
-        case when exact.page_category is not null then exact.role else wildcard.role end as role,
+        case when exact.page_category is not null then exact.role else wildcard.role end as role
     from changed_events
     left join taxonomy_rules as exact
         on
@@ -125,7 +127,7 @@ flagged as (
         intent_category != 'outbound' as is_activity,
         coalesce(role = 'pricing', false) as is_pricing_view,
         coalesce(role = 'content_download', false) as is_download,
-        coalesce(role in ('web_visit', 'pricing'), false) as is_web_visit,
+        coalesce(role in ('web_visit', 'pricing'), false) as is_web_visit
     from classified
 ),
 
@@ -136,13 +138,15 @@ sequenced as (
         lag(occurred_at) over activity_timeline as previous_activity_at,
         row_number() over activity_timeline as activity_number,
         coalesce(
-            bool_or(is_download) over (lead_timeline rows between unbounded preceding and 1 preceding),
+            bool_or(is_download)
+                over (lead_timeline rows between unbounded preceding and 1 preceding),
             false
         ) as has_prior_download,
         coalesce(
-            bool_or(is_pricing_view) over (lead_timeline rows between unbounded preceding and 1 preceding),
+            bool_or(is_pricing_view)
+                over (lead_timeline rows between unbounded preceding and 1 preceding),
             false
-        ) as has_prior_pricing_view,
+        ) as has_prior_pricing_view
     from flagged
     window
         lead_timeline as (partition by lead_id order by occurred_at, event_id),
@@ -154,19 +158,21 @@ sessionized as (
         *,
         is_activity and (
             previous_activity_at is null
-            or occurred_at - previous_activity_at > interval '{{ var("session_gap_minutes") }} minutes'
+            or occurred_at - previous_activity_at
+            > interval '{{ var("session_gap_minutes") }} minutes'
         ) as is_session_start,
         is_pricing_view and has_prior_download as is_pricing_after_download,
-        is_download and has_prior_pricing_view as is_download_after_pricing,
+        is_download and has_prior_pricing_view as is_download_after_pricing
     from sequenced
 ),
 
 numbered as (
     select
         *,
-        case when is_activity then sum(is_session_start::integer) over activity_timeline end as session_number,
+        case when is_activity then sum(is_session_start::integer) over activity_timeline end
+            as session_number,
         -- sessions started in the burst window ending at this session's start (past only)
-        case when is_session_start then count(*) over session_starts end as sessions_in_burst_window,
+        case when is_session_start then count(*) over session_starts end as sessions_in_burst_window
     from sessionized
     window
         activity_timeline as (
@@ -204,8 +210,9 @@ final as (
         is_pricing_after_download,
         is_download_after_pricing,
         isodow(occurred_at) in (6, 7) as is_weekend,
-        isodow(occurred_at) between 1 and 5 and hour(occurred_at) between 9 and 17 as is_business_hours,
-        lead_fingerprint,
+        isodow(occurred_at) between 1 and 5
+        and hour(occurred_at) between 9 and 17 as is_business_hours,
+        lead_fingerprint
     from numbered
 )
 

@@ -52,7 +52,7 @@ built as (
 timeline_fingerprints as (
     select
         lead_id,
-        any_value(lead_fingerprint) as timeline_fingerprint,
+        any_value(lead_fingerprint) as timeline_fingerprint
     from timeline
     group by lead_id
 ),
@@ -62,8 +62,8 @@ candidates as (
         leads.*,
         {{ leadscore_as_of() }} as as_of,
         hash(
-            '{{ settings_hash }}', leads, conversions, timeline_fingerprints.timeline_fingerprint
-        ) as lead_fingerprint,
+            '{{ settings_hash }}', leads, conversions, timeline_fingerprints.timeline_fingerprint  -- noqa: RF02, LT05
+        ) as lead_fingerprint
     from leads
     left join conversions on leads.lead_id = conversions.lead_id
     left join timeline_fingerprints on leads.lead_id = timeline_fingerprints.lead_id
@@ -95,7 +95,7 @@ final as (
         {%- else -%}
         conversions.lead_id is not null as is_converted,
         {%- endif %}
-        spine.lead_fingerprint,
+        spine.lead_fingerprint
     from features
     inner join spine on features.lead_id = spine.lead_id
     left join conversions on features.lead_id = conversions.lead_id

@@ -1,8 +1,22 @@
-{#- Features at a series of past monthly cutoffs, each row labelled with whether the lead
-    converted within var('label_window_days') days after its cutoff. Only cutoffs whose label
-    window has fully passed by as_of are used; leads converted before a cutoff are left out of it.
+{#- Training rows as (lead, cutoff) pairs, the moments a lead is scored at:
+
+    * early cutoffs, var('training_offsets_hours') after each lead's created_at (a new lead is
+      scored when it arrives), cutoff_kind = 'early';
+    * calendar cutoffs every var('training_cadence') (day | week | month) over the data's own
+      date range (an open lead is scored again while it stays open), cutoff_kind = 'calendar'.
+
+    Each row is labelled with whether the lead converted within var('label_window_days') days
+    after its cutoff; a lead converted before a cutoff is left out of it, so a lead converting
+    a day after it arrived is a positive at its 1-hour cutoff (and absent from later ones).
+    Only cutoffs whose label window has fully passed by the end of the data (or as_of, if
+    earlier) are used. A long-open lead keeps at most var('training_max_calendar_rows_per_lead')
+    calendar rows (its newest and a fixed pseudo-random choice of the others, weighted by
+    sample_weight so it still counts as much as before); the post-hook logs how many pairs were left out.
     A flat export (no created_at) has one row per lead at as_of, labelled by var('label_column'). #}
 -- depends_on: {{ ref('rule_based_points') }}
+{{ config(post_hook="{{ leadscore_training_set_summary(this) }}") }}
+{%- set window = var('label_window_days') %}
+{%- set cap = var('training_max_calendar_rows_per_lead') %}
 
 with leads as (
     select * from {{ ref('stg_raw__leads') }}
@@ -12,41 +26,122 @@ conversions as (
     select * from {{ ref('stg_raw__conversions') }}
 ),
 
+timeline as (
+    select * from {{ ref('int_lead_events_sessionized') }}
+),
+
 {% if var('created_at_column') -%}
-cutoffs as (
-    select cutoff as as_of
+data_range as (
+    -- cutoffs follow the data: a historical export ends long before the build's as_of
+    select
+        min(leads.created_at) as data_start,
+        least(
+            greatest(
+                max(leads.created_at),
+                (select max(timeline.occurred_at) from timeline),
+                (select max(conversions.converted_at) from conversions)
+            ),
+            {{ leadscore_as_of() }}
+        ) - interval {{ window }} day as last_cutoff,
+    from leads
+),
+
+calendar_cutoffs as (
+    select unnest(generate_series(
+        date_trunc('{{ var("training_cadence") }}', data_start)
+        + interval 1 {{ var('training_cadence') }},
+        last_cutoff,
+        interval 1 {{ var('training_cadence') }}
+    )) as as_of,
+    from data_range
+),
+
+early_pairs as (
+    select
+        leads.lead_id,
+        leads.created_at + to_hours(offsets.offset_hours) as as_of,
+        'early' as cutoff_kind,
+    from leads
+    cross join (
+        select unnest([{{ var('training_offsets_hours') | join(', ') }}]) as offset_hours
+    ) as offsets
+    cross join data_range
+    where leads.created_at + to_hours(offsets.offset_hours) <= data_range.last_cutoff
+),
+
+calendar_pairs as (
+    select
+        leads.lead_id,
+        calendar_cutoffs.as_of,
+        'calendar' as cutoff_kind,
+    from leads
+    cross join calendar_cutoffs
+    where leads.created_at < calendar_cutoffs.as_of
+),
+
+open_pairs as (
+    -- a lead is scored only while it is open: converted leads leave at their conversion
+    select
+        pairs.*,
+        conversions.converted_at,
+    from (
+        select * from early_pairs
+        union all
+        select * from calendar_pairs
+    ) as pairs
+    left join conversions on pairs.lead_id = conversions.lead_id
+    where conversions.converted_at is null or conversions.converted_at >= pairs.as_of
+    -- an early cutoff that falls on a calendar one is one row
+    qualify row_number() over (
+        partition by pairs.lead_id, pairs.as_of order by pairs.cutoff_kind = 'early' desc
+    ) = 1
+),
+
+bounded_pairs as (
+    -- long-open leads: their newest calendar row (the one most like scoring today) and a fixed
+    -- pseudo-random subset of the older ones, weighted up to stand for all of them
+    select
+        *,
+        case
+            when cutoff_kind = 'early' or calendar_rows <= {{ cap }} or as_of = newest then 1.0
+            else (calendar_rows - 1) / ({{ cap }} - 1.0)
+        end as sample_weight,
     from (
         select
-            unnest(generate_series(
-                date_trunc('month', min(created_at)) + interval 1 month,
-                {{ leadscore_as_of() }} - interval {{ var('label_window_days') }} day,
-                interval 1 month
-            )) as cutoff,
-        from leads
+            *,
+            row_number() over (
+                partition by lead_id, cutoff_kind order by as_of = newest desc, hash(lead_id, as_of)
+            ) as pick,
+        from (
+            select
+                *,
+                count(*) filter (where cutoff_kind = 'calendar') over (partition by lead_id)
+                    as calendar_rows,
+                max(as_of) over (partition by lead_id, cutoff_kind) as newest,
+            from open_pairs
+        )
     )
-    qualify row_number() over (order by cutoff desc) <= {{ var('max_training_cutoffs') }}
+    where cutoff_kind = 'early' or pick <= {{ cap }}
 ),
 
 spine as (
     select
         leads.*,
-        cutoffs.as_of,
-        conversions.converted_at,
-    from leads
-    cross join cutoffs
-    left join conversions on leads.lead_id = conversions.lead_id
-    where
-        leads.created_at < cutoffs.as_of
-        and (conversions.converted_at is null or conversions.converted_at >= cutoffs.as_of)
+        bounded_pairs.as_of,
+        bounded_pairs.cutoff_kind,
+        bounded_pairs.sample_weight,
+        bounded_pairs.converted_at,
+    from bounded_pairs
+    inner join leads on bounded_pairs.lead_id = leads.lead_id
 ),
 
 labelled as (
     select
         lead_id,
         as_of,
-        coalesce(
-            converted_at < as_of + interval {{ var('label_window_days') }} day, false
-        )::integer as label,
+        cutoff_kind,
+        sample_weight,
+        coalesce(converted_at < as_of + interval {{ window }} day, false)::integer as label,
     from spine
 ),
 {%- else -%}
@@ -61,19 +156,24 @@ labelled as (
     select
         lead_id,
         as_of,
+        'flat' as cutoff_kind,
+        1.0 as sample_weight,
         label,
     from spine
 ),
 {%- endif %}
 
 features as (
-    {{ leadscore_features('spine', ref('int_lead_events_sessionized')) }}
+    {{ leadscore_features('spine', 'timeline') }}
 ),
 
 final as (
     select
         features.*,
         {{ leadscore_rule_based_score('features') }} as rule_based_score,
+        labelled.cutoff_kind,
+        labelled.sample_weight::double as sample_weight,
+        {{ window if var('created_at_column') else 'null' }}::integer as label_window_days,
         labelled.label,
     from features
     inner join labelled

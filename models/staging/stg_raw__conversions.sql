@@ -8,7 +8,7 @@ usable as (
     select
         lead_id,
         converted_at,
-        amount,
+        amount
     from base_conversions
     where reject_reason is null
 )

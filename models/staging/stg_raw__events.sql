@@ -16,7 +16,7 @@ usable as (
         page_category,
         campaign,
         source,
-        value,
+        value
     from base_events
     where reject_reason is null
 )

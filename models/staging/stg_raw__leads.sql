@@ -6,8 +6,6 @@ with base_leads as (
 
 usable as (
     select
-        lead_id,
-        created_at,
         {% for column in var('pii_columns') -%}
         {{ leadscore_ident(leadscore_slug(column) ~ '_hash') }},
         {% endfor -%}
@@ -17,6 +15,8 @@ usable as (
         {% if var('label_column') -%}
         label,
         {% endif -%}
+        lead_id,
+        created_at
     from base_leads
     where reject_reason is null
 )

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["apply_calibration", "fit_isotonic", "fit_platt", "logit"]
+__all__ = ["apply_calibration", "choose_calibration", "fit_isotonic", "fit_platt", "logit"]
 
 _EPS = 1e-7
 
@@ -58,3 +58,43 @@ def apply_calibration(calibration: dict[str, Any], raw: np.ndarray) -> np.ndarra
         raise ValueError(f"unknown calibration method {method!r}")
     out[np.isnan(raw)] = np.nan
     return out
+
+
+def choose_calibration(
+    raw: np.ndarray, y: np.ndarray, seed: int = 0, groups: np.ndarray | None = None
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Fit Platt and isotonic; keep the one with the lower out-of-fold log loss.
+
+    Judged out of fold (isotonic would always win in-sample): with ``groups`` (consecutive
+    calibration periods) each period is scored by calibrators fitted on the others, so the
+    choice holds across time, not only within one period; without, by stratified 5-fold
+    cross-validation. The winner is then refitted on every row. Returns the calibrator and the
+    out-of-fold log loss of each method.
+    """
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold
+
+    raw = np.asarray(raw, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    if groups is not None and len(np.unique(groups)) >= 2:
+        splits = list(LeaveOneGroupOut().split(raw, y, groups))
+    else:
+        splitter = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+        splits = list(splitter.split(raw, y))
+    fits = {"platt": fit_platt, "isotonic": fit_isotonic}
+    out_of_fold = {name: np.full(len(y), np.nan) for name in fits}
+    for fit_index, score_index in splits:
+        if len(np.unique(y[fit_index])) < 2:
+            continue
+        for name, fit in fits.items():
+            calibrator = fit(raw[fit_index], y[fit_index])
+            out_of_fold[name][score_index] = apply_calibration(calibrator, raw[score_index])
+    scored = ~np.isnan(out_of_fold["platt"])
+    losses = {
+        name: float(
+            log_loss(y[scored], np.clip(p[scored], _EPS, 1 - _EPS), labels=[0, 1])
+        )
+        for name, p in out_of_fold.items()
+    }
+    best = min(losses, key=losses.get)
+    return fits[best](raw, y), losses

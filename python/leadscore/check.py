@@ -42,6 +42,8 @@ class Profile:
 
     lines: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: the configured attributes the leads file has (the rule-based rules can use only these)
+    attributes: list[str] = field(default_factory=list)
     suggested_vars: dict[str, Any] = field(default_factory=dict)
 
     def say(self, text: str = "") -> None:
@@ -194,6 +196,7 @@ def _check_leads(
     for var in ("categorical_attributes", "numeric_attributes"):
         configured = settings.get(var) or []
         missing = [c for c in configured if _match(columns, c) is None]
+        profile.attributes += [c for c in configured if c not in missing]
         if missing:
             profile.problems.append(
                 f"{path} (leads) lacks the {var} {', '.join(map(repr, missing))}. Map them with "
@@ -315,12 +318,8 @@ def _check_event_kinds(
         )
 
 
-def _check_rules(settings: dict[str, Any], profile: Profile) -> None:
-    attributes = {
-        _slug(c)
-        for c in (settings.get("categorical_attributes") or [])
-        + (settings.get("numeric_attributes") or [])
-    }
+def _check_rules(profile: Profile) -> None:
+    attributes = {_slug(c) for c in profile.attributes}
     skipped = [r for r in _rule_rows() if r["kind"] == "fit" and r["feature"] not in attributes]
     if skipped:
         profile.say(
@@ -388,7 +387,7 @@ def profile(
             )
         else:
             result.say(f"the data ends {end}: as_of can stay the build time")
-    _check_rules(settings, result)
+    _check_rules(result)
     return result
 
 

@@ -77,6 +77,18 @@ def _train(argv: list[str]) -> int:
     parser.add_argument(
         "--threads", type=int, default=0, help="LightGBM threads (default: all cores)"
     )
+    parser.add_argument(
+        "--test-days",
+        type=int,
+        default=defaults.test_days,
+        help="the test period: the last this many days of cutoffs (60)",
+    )
+    parser.add_argument(
+        "--backtest-periods",
+        type=int,
+        default=defaults.backtest_periods,
+        help="rolling-origin backtest over this many test periods (3; 0 skips it)",
+    )
     args = parser.parse_args(argv)
     if args.label_window_days is not None:
         code = _dbt(
@@ -103,6 +115,8 @@ def _train(argv: list[str]) -> int:
         refit=not args.no_refit,
         version=args.version,
         threads=args.threads,
+        test_days=args.test_days,
+        backtest_periods=args.backtest_periods,
     )
     try:
         train_model(config)
@@ -338,6 +352,12 @@ def _sync(argv: list[str]) -> int:
     return sync.main(argv)
 
 
+def _serve(argv: list[str]) -> int:
+    from leadscore import serve
+
+    return serve.main(argv)
+
+
 def _show(argv: list[str]) -> int:
     from leadscore import show
 
@@ -353,6 +373,7 @@ COMMANDS = {
     "show": (_show, "print the top leads, the tier distribution and the model's metrics"),
     "report": (_report, "write the HTML report"),
     "sync": (_sync, "send the leads whose scores changed to a CRM (webhook, HubSpot, Salesforce)"),
+    "serve": (_serve, "score leads in real time over HTTP (same features, same model)"),
 }
 
 

@@ -8,7 +8,7 @@ Usage::
 
     python -m leadscore.generate [--leads 20000] [--seed 42] [--end YYYY-MM-DD] [--months 18]
         [--label-window-days 90] [--out data/raw] [--truth-out data/truth]
-        [--format csv|parquet] [--quiet]
+        [--format csv|parquet] [--mode default|steady|fast|shift] [--quiet]
     leadscore generate --leads 1000000 --end 2026-11-01 --format parquet
 
 or from Python: ``generate(n_leads, seed, end, months)`` returns a :class:`Dataset` of pyarrow
@@ -111,7 +111,32 @@ given the latents ``F, I, J, q, pj`` and ``T_b`` if the journey started before `
 ``F_D`` is the delay CDF; for a Gamma of shape 2 it has the closed form
 ``1 - exp(-x/12) (1 + x/12)`` at ``x = d - 7``.  Cutoffs whose window reaches past ``end`` are
 included; their outcomes are only partly observable, so the summary figures use the cutoffs
-with ``c + W <= end``.
+with ``c + W <= end``.  The oracle also holds rows at every lead's early cutoffs,
+``created_at`` + 1 hour, 1 day and 7 days (``TRUTH_OFFSETS_HOURS``), where those fall before
+``end``: the moments a new lead is first scored.
+
+Modes
+-----
+``--mode default`` is the process above, byte for byte.  The others change it as follows; their
+extra random draws come from a stream of their own (``SeedSequence([seed, chunk, 1])``), and
+every latent they add is part of the oracle, so the truth stays exact.
+
+``steady``
+    Leads arrive at a constant rate over the span instead of growing by half.
+``fast``
+    Steady arrivals, plus leads that arrive ready to buy: a lead is *fast* with probability
+    ``0.3 * 2 sigmoid(F)`` (about one lead in four).  A fast lead asks for a demo (a demo form
+    submit 2-30 minutes after ``created_at``, after a visit to the pricing page) and, with
+    probability 0.6, converts ``Exponential(mean 2 days)`` after ``created_at``; 5% of other
+    leads also ask for a demo when they sign up.  Oracle: with ``a = c - created_at``,
+    ``r = 0.6 exp(-a/2) / (1 - 0.6 + 0.6 exp(-a/2))`` and ``pF = r (1 - exp(-W/2))`` for fast
+    leads (0 otherwise), ``true_probability = 1 - (1 - p0) (1 - pJ) (1 - pF)``.
+``shift``
+    Steady arrivals, and a regime shift: leads created in the last third of the span come more
+    often through paid search and content syndication (``SHIFT_SOURCE_SHARE``), have a journey
+    more often (intercept + 1.0) that converts more often (``q`` intercept + 1.8), and a
+    background hazard three times as high: they convert two to three times as often as the
+    leads before them.  A model calibrated on the earlier months under-predicts them.
 """
 
 from __future__ import annotations
@@ -343,6 +368,17 @@ CONV_FIT_X_LOG_J = 0.5
 DELAY_OFFSET_DAYS, DELAY_SHAPE, DELAY_SCALE_DAYS = 7.0, 2.0, 12.0
 BACKGROUND_HAZARD, BACKGROUND_HAZARD_FIT = 0.0002, 0.5
 
+# --- modes (see "Modes" in the module docstring) --------------------------------------------
+MODES = ("default", "steady", "fast", "shift")
+TRUTH_OFFSETS_HOURS = (1, 24, 168)  # oracle rows this long after each lead's created_at
+FAST_SHARE = 0.3  # fast mode: scale of the share of leads arriving ready to buy
+FAST_CONVERT = 0.6  # ... of which this share converts
+FAST_MEAN_DAYS = 2.0  # ... after an Exponential delay with this mean
+FAST_NOISE_DEMO = 0.05  # other leads that also ask for a demo when they sign up
+SHIFT_FROM = 2.0 / 3.0  # shift mode: leads created after this share of the span ...
+SHIFT_JOURNEY, SHIFT_CONV, SHIFT_HAZARD = 1.0, 1.8, 3.0  # ... convert about three times as often
+SHIFT_SOURCE_SHARE = (0.16, 0.34, 0.06, 0.06, 0.05, 0.10, 0.23)  # ... and arrive through paid
+
 EMAIL_CONSENT = 0.8
 EMAIL_ISSUE_REACH = 0.7
 EMAIL_UNSUBSCRIBE = 0.006
@@ -363,8 +399,11 @@ class GeneratorConfig:
     end: dt.date = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).date())
     months: int = 18
     label_window_days: int = 90
+    mode: str = "default"
 
     def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.n_leads < 1:
             raise ValueError("n_leads must be at least 1")
         if self.months < 1:
@@ -434,13 +473,14 @@ def generate(
     months: int = 18,
     *,
     label_window_days: int = 90,
+    mode: str = "default",
 ) -> Dataset:
     """Generate a data set in memory.
 
     ``end`` defaults to today's UTC date; the result is deterministic for a given seed,
     ``n_leads``, ``end``, ``months`` and ``label_window_days``.
     """
-    config = _config(n_leads, seed, end, months, label_window_days)
+    config = _config(n_leads, seed, end, months, label_window_days, mode)
     parts: dict[str, list[pa.Table]] = {"leads": [], "events": [], "conversions": [], "truth": []}
     stats = _Stats(config)
     for chunk in _simulate(config, stats):
@@ -470,7 +510,9 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (``python -m leadscore.generate`` / ``leadscore generate``)."""
     args = _parser().parse_args(argv)
     try:
-        config = _config(args.leads, args.seed, args.end, args.months, args.label_window_days)
+        config = _config(
+            args.leads, args.seed, args.end, args.months, args.label_window_days, args.mode
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -611,6 +653,8 @@ class _Latents:
     h0: FloatArray
     converted: FloatArray  # hidden conversion time (inf when never), may lie past end
     stop: FloatArray  # activity stops here: conversion or end
+    fast: BoolArray  # fast mode: arrived ready to buy (asks for a demo at once)
+    demo_at_signup: BoolArray  # asks for a demo when signing up (fast leads and some others)
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:
@@ -637,11 +681,14 @@ def _future_journey_factor(window: float, points: int = 4001) -> float:
     return float(np.sum((f[1:] + f[:-1]) * np.diff(s)) / 2.0)
 
 
-def _created_times(rng: np.random.Generator, n: int, span: float) -> FloatArray:
-    """Creation times (days), sorted, with lead volume growing linearly by half over the span."""
+def _created_times(
+    rng: np.random.Generator, n: int, span: float, steady: bool = False
+) -> FloatArray:
+    """Creation times (days), sorted, with lead volume growing linearly by half over the span
+    (or constant when steady)."""
     g = 0.5
     u = rng.random(n)
-    x = (np.sqrt(1.0 + 2.0 * g * u * (1.0 + g / 2.0)) - 1.0) / g  # inverse CDF of 1 + g x
+    x = u if steady else (np.sqrt(1.0 + 2.0 * g * u * (1.0 + g / 2.0)) - 1.0) / g  # 1 + g x
     return np.sort(x * span)
 
 
@@ -679,15 +726,27 @@ def _shape_times(
 
 
 def _latents(
-    rng: np.random.Generator, created: FloatArray, tl: _Timeline
+    rng: np.random.Generator,
+    created: FloatArray,
+    tl: _Timeline,
+    mode: str = "default",
+    mode_rng: np.random.Generator | None = None,
 ) -> tuple[_Latents, FloatArray]:
-    """Draw attributes and hidden state; also returns the employee counts."""
+    """Draw attributes and hidden state; also returns the employee counts.
+
+    ``mode_rng`` makes the extra draws of the non-default modes, so ``rng``'s stream (and the
+    default output) does not change.
+    """
     n = created.size
     job = rng.choice(len(JOB_TITLES), n, p=JOB_SHARE)
     size = rng.choice(len(COMPANY_SIZES), n, p=SIZE_SHARE)
     industry = rng.choice(len(INDUSTRIES), n, p=INDUSTRY_SHARE)
     country = rng.choice(len(COUNTRIES), n, p=COUNTRY_SHARE)
     source = rng.choice(len(LEAD_SOURCES), n, p=SOURCE_SHARE)
+    late = np.zeros(n, dtype=bool)
+    if mode == "shift" and mode_rng is not None:
+        late = created >= SHIFT_FROM * tl.span_days
+        source = np.where(late, mode_rng.choice(len(LEAD_SOURCES), n, p=SHIFT_SOURCE_SHARE), source)
     fit = (
         np.asarray(JOB_EFFECT)[job]
         + np.asarray(SIZE_EFFECT)[size]
@@ -712,7 +771,9 @@ def _latents(
         employees, np.asarray(SIZE_BOUNDS)[size, 0], np.asarray(SIZE_BOUNDS)[size, 1]
     )
 
-    pj = _sigmoid(JOURNEY_INTERCEPT + JOURNEY_FIT * fit + JOURNEY_INTENT * intent)
+    pj = _sigmoid(
+        JOURNEY_INTERCEPT + SHIFT_JOURNEY * late + JOURNEY_FIT * fit + JOURNEY_INTENT * intent
+    )
     has_journey = rng.random(n) < pj
     journey_start = created + rng.exponential(JOURNEY_START_MEAN_DAYS, n)
     duration = JOURNEY_MIN_DAYS + rng.exponential(JOURNEY_EXTRA_MEAN_DAYS, n)
@@ -721,6 +782,7 @@ def _latents(
     burst = rng.random(n) < _sigmoid(BURST_INTERCEPT + BURST_SLOPE * log_j)
     q = _sigmoid(
         CONV_INTERCEPT
+        + SHIFT_CONV * late
         + CONV_FIT * fit
         + CONV_LOG_J * log_j
         + CONV_PAD * pad
@@ -730,9 +792,17 @@ def _latents(
     journey_converts = has_journey & (rng.random(n) < q)
     delay = DELAY_OFFSET_DAYS + rng.gamma(DELAY_SHAPE, DELAY_SCALE_DAYS, n)
     journey_conversion = np.where(journey_converts, journey_start + delay, np.inf)
-    h0 = BACKGROUND_HAZARD * np.exp(BACKGROUND_HAZARD_FIT * fit)
+    h0 = BACKGROUND_HAZARD * np.exp(BACKGROUND_HAZARD_FIT * fit) * np.where(late, SHIFT_HAZARD, 1.0)
     background_conversion = created + rng.exponential(1.0 / h0)
     converted = np.minimum(journey_conversion, background_conversion)
+    fast = np.zeros(n, dtype=bool)
+    demo_at_signup = np.zeros(n, dtype=bool)
+    if mode == "fast" and mode_rng is not None:
+        fast = mode_rng.random(n) < FAST_SHARE * 2.0 * _sigmoid(fit)
+        converts = fast & (mode_rng.random(n) < FAST_CONVERT)
+        fast_conversion = created + mode_rng.exponential(FAST_MEAN_DAYS, n)
+        converted = np.minimum(converted, np.where(converts, fast_conversion, np.inf))
+        demo_at_signup = fast | (mode_rng.random(n) < FAST_NOISE_DEMO)
     stop = np.minimum(converted, float(tl.span_days))
     journey_end = np.where(has_journey, np.minimum(journey_start + duration, stop), -np.inf)
 
@@ -760,6 +830,8 @@ def _latents(
             h0=h0,
             converted=converted,
             stop=stop,
+            fast=fast,
+            demo_at_signup=demo_at_signup,
         ),
         employees,
     )
@@ -878,11 +950,24 @@ def _sessions(
     parts.add(row_owner[form], t[form] + delay, E_FORM, form_page)
 
 
-def _simulate_events(rng: np.random.Generator, lat: _Latents, tl: _Timeline) -> _EventParts:
+def _simulate_events(
+    rng: np.random.Generator,
+    lat: _Latents,
+    tl: _Timeline,
+    mode_rng: np.random.Generator | None = None,
+) -> _EventParts:
     n = lat.created.size
     idx = np.arange(n, dtype=np.int64)
     parts = _EventParts()
     no_campaign = np.full(n, -1, dtype=np.int64)
+
+    if mode_rng is not None and lat.demo_at_signup.any():
+        # fast mode: a pricing page view, then a demo request, minutes after signing up
+        asks = idx[lat.demo_at_signup]
+        minutes = mode_rng.uniform(2.0, 30.0, asks.size)
+        viewed = lat.created[asks] + 0.5 * minutes * MINUTE
+        parts.add(asks, viewed, E_PAGE, P_PRICING, -1, np.round(minutes * 20.0, 0))
+        parts.add(asks, lat.created[asks] + minutes * MINUTE, E_FORM, P_DEMO, -1)
 
     def shape(owner: IntArray, t: FloatArray, business: FloatArray | None = None) -> FloatArray:
         b = lat.business[owner] if business is None else business
@@ -1087,10 +1172,13 @@ def _webinars(
     )
 
 
-def _oracle(lat: _Latents, cutoff: float, window: float, future_factor: float) -> FloatArray:
+def _oracle(
+    lat: _Latents, cutoff: float | FloatArray, window: float, future_factor: float
+) -> FloatArray:
     """True probability of converting in ``(cutoff, cutoff + window]`` (see module docstring).
 
-    The caller passes only leads created before the cutoff and not converted by it.
+    The caller passes only leads created before the cutoff and not converted by it; ``cutoff``
+    is one time for all of them or one per lead.
     """
     p0 = 1.0 - np.exp(-lat.h0 * window)
     started = lat.has_journey & (lat.journey_start < cutoff)
@@ -1101,7 +1189,12 @@ def _oracle(lat: _Latents, cutoff: float, window: float, future_factor: float) -
     still_to_come = lat.pj * survival / (1.0 - lat.pj + lat.pj * survival)
     p_future = still_to_come * lat.q * future_factor
     p_journey = np.where(started, p_started, p_future)
-    return 1.0 - (1.0 - p0) * (1.0 - p_journey)
+    # fast mode: a fast lead not converted yet is less likely to be one that converts
+    stay = FAST_CONVERT * np.exp(-(cutoff - lat.created) / FAST_MEAN_DAYS)
+    p_fast = np.where(
+        lat.fast, stay / (1.0 - FAST_CONVERT + stay) * (1.0 - np.exp(-window / FAST_MEAN_DAYS)), 0.0
+    )
+    return 1.0 - (1.0 - p0) * (1.0 - p_journey) * (1.0 - p_fast)
 
 
 def _take_latents(lat: _Latents, sel: IntArray) -> _Latents:
@@ -1176,6 +1269,7 @@ class _Stats:
             "end": config.end.isoformat(),
             "start": tl.start.isoformat(),
             "months": config.months,
+            "mode": config.mode,
             "label_window_days": config.label_window_days,
             "chunk_size": CHUNK_SIZE,
             "cutoffs": [c.isoformat() for c in tl.cutoffs],
@@ -1232,7 +1326,9 @@ def _simulate(config: GeneratorConfig, stats: _Stats) -> Iterator[_Chunk]:
     # Child streams are keyed by position, so chunk i draws the same numbers however many
     # chunks there are; stream 0 lays out the creation times of all leads.
     streams = np.random.SeedSequence(config.seed).spawn(n_chunks + 1)
-    created_all = _created_times(np.random.default_rng(streams[0]), config.n_leads, tl.span_days)
+    created_all = _created_times(
+        np.random.default_rng(streams[0]), config.n_leads, tl.span_days, config.mode != "default"
+    )
     id_width = max(7, len(str(config.n_leads)))
     email_modulus = 10 ** max(7, len(str(config.n_leads)))
     future_factor = _future_journey_factor(float(config.label_window_days))
@@ -1242,10 +1338,15 @@ def _simulate(config: GeneratorConfig, stats: _Stats) -> Iterator[_Chunk]:
 
     for chunk_no in range(n_chunks):
         rng = np.random.default_rng(streams[chunk_no + 1])
+        mode_rng = (
+            np.random.default_rng(np.random.SeedSequence([config.seed, chunk_no, 1]))
+            if config.mode != "default"
+            else None
+        )
         offset = chunk_no * CHUNK_SIZE
         created = created_all[offset : offset + CHUNK_SIZE]
         n = created.size
-        lat, employees = _latents(rng, created, tl)
+        lat, employees = _latents(rng, created, tl, config.mode, mode_rng)
         # Number leads in order of their final creation time.
         by_time = np.argsort(lat.created, kind="stable")
         lat, employees = _take_latents(lat, by_time), employees[by_time]
@@ -1297,7 +1398,7 @@ def _simulate(config: GeneratorConfig, stats: _Stats) -> Iterator[_Chunk]:
         )
 
         # Events: keep what lies inside [created_at, min(converted_at, end)), log order.
-        owner, t, kind, page, campaign, value = _simulate_events(rng, lat, tl).concat()
+        owner, t, kind, page, campaign, value = _simulate_events(rng, lat, tl, mode_rng).concat()
         t_s = _seconds(t)
         keep = (t_s >= created_s[owner]) & (t_s < stop_s[owner])
         owner, t_s, kind, page, campaign, value = (
@@ -1344,6 +1445,19 @@ def _simulate(config: GeneratorConfig, stats: _Stats) -> Iterator[_Chunk]:
                 stats.prob_sum[i] += float(prob.sum())
                 stats.probs.append(prob)
                 stats.labels.append(label)
+        # ... and at each lead's early cutoffs, the moments a new lead is first scored
+        for hours in TRUTH_OFFSETS_HOURS:
+            cutoff_s = created_s + hours * 3600
+            eligible = np.flatnonzero((cutoff_s < span_s) & (converted_s > cutoff_s))
+            prob = _oracle(
+                _take_latents(lat, eligible),
+                cutoff_s[eligible] / SECONDS_PER_DAY,
+                float(config.label_window_days),
+                future_factor,
+            )
+            truth_lead.append(eligible)
+            truth_cut.append(tl.start_epoch_s + cutoff_s[eligible])
+            truth_prob.append(prob)
         truth_idx = np.concatenate(truth_lead) if truth_lead else np.empty(0, np.int64)
         truth = pa.table(
             {
@@ -1460,11 +1574,21 @@ def _print_summary(meta: dict[str, Any], seconds: float) -> None:
 
 
 def _config(
-    n_leads: int, seed: int, end: dt.date | None, months: int, label_window_days: int
+    n_leads: int,
+    seed: int,
+    end: dt.date | None,
+    months: int,
+    label_window_days: int,
+    mode: str = "default",
 ) -> GeneratorConfig:
     end = end if end is not None else dt.datetime.now(dt.timezone.utc).date()
     return GeneratorConfig(
-        n_leads=n_leads, seed=seed, end=end, months=months, label_window_days=label_window_days
+        n_leads=n_leads,
+        seed=seed,
+        end=end,
+        months=months,
+        label_window_days=label_window_days,
+        mode=mode,
     )
 
 
@@ -1491,6 +1615,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--format", choices=("csv", "parquet"), default="csv", help="file format (csv)"
+    )
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default="default",
+        help="default: leads arrive at a growing rate; steady: at a constant rate; fast: "
+        "steady, and about a quarter of leads ask for a demo at once and convert within days; "
+        "shift: steady, and leads of the last third of the span convert two to three times as "
+        "often and arrive through other channels (see the module docstring)",
     )
     parser.add_argument("--quiet", action="store_true", help="no per-chunk progress")
     parser.add_argument(

@@ -7,7 +7,14 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
-__all__ = ["evaluate", "expected_calibration_error", "reliability_bins", "top_decile_lift"]
+__all__ = [
+    "auc",
+    "evaluate",
+    "expected_calibration_error",
+    "reliability_bins",
+    "top_decile_lift",
+    "worst_bin_gap",
+]
 
 
 def reliability_bins(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
@@ -42,6 +49,35 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
     )
 
 
+def worst_bin_gap(y: np.ndarray, p: np.ndarray, min_rows: int = 100) -> float | None:
+    """Largest |observed - predicted| over reliability bins holding at least min_rows rows.
+
+    ECE averages the gaps away; a model that says 0.44 where 0.34 convert in a crowded bin is
+    wrong where it matters. None when no bin is that full.
+    """
+    gaps = [
+        abs(r["observed_rate"] - r["mean_predicted"])
+        for r in reliability_bins(np.asarray(y), np.asarray(p, dtype=np.float64))
+        if r["n"] >= min_rows
+    ]
+    return float(max(gaps)) if gaps else None
+
+
+def auc(y: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC of any score (higher = more likely positive); NaN with a single class.
+
+    Missing scores rank lowest, so a feature that is NULL for many rows can still be judged.
+    """
+    y = np.asarray(y, dtype=np.int64)
+    score = np.asarray(score, dtype=np.float64)
+    if len(np.unique(y)) < 2:
+        return float("nan")
+    if np.isnan(score).any():
+        low = np.nanmin(score) - 1.0 if (~np.isnan(score)).any() else 0.0
+        score = np.where(np.isnan(score), low, score)
+    return float(roc_auc_score(y, score))
+
+
 def top_decile_lift(y: np.ndarray, p: np.ndarray) -> float:
     """Conversion rate of the 10% highest-scored rows over the overall rate."""
     k = max(1, len(p) // 10)
@@ -60,7 +96,7 @@ def evaluate(
     out: dict[str, Any] = {
         "n": len(y),
         "positive_rate": float(y.mean()) if len(y) else float("nan"),
-        "auc": float(roc_auc_score(y, p)) if both else float("nan"),
+        "auc": auc(y, p),
         "pr_auc": float(average_precision_score(y, p)) if both else float("nan"),
         "brier": float(brier_score_loss(y, p)),
         "log_loss": float(log_loss(y, np.clip(p, 1e-7, 1 - 1e-7), labels=[0, 1])),

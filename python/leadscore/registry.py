@@ -47,6 +47,11 @@ create table if not exists {SCHEMA}.model_registry (
     oracle_auc double,
     metrics json
 );
+alter table {SCHEMA}.model_registry add column if not exists new_lead_auc double;
+alter table {SCHEMA}.model_registry add column if not exists established_lead_auc double;
+alter table {SCHEMA}.model_registry add column if not exists backtest_auc_mean double;
+alter table {SCHEMA}.model_registry add column if not exists backtest_auc_std double;
+alter table {SCHEMA}.model_registry add column if not exists worst_calibration_gap double;
 create table if not exists {SCHEMA}.model_feature_importance (
     model_version varchar,
     feature varchar,
@@ -64,6 +69,15 @@ create table if not exists {SCHEMA}.model_feature_reference (
     reference_share double
 );
 """
+
+
+_REGISTRY_COLUMNS = (
+    "model_version, created_at, is_champion, artifact_path, feature_schema_hash, training_rows, "
+    "training_data_hash, split, calibration_method, test_auc, test_pr_auc, test_brier, "
+    "test_log_loss, test_ece, test_top_decile_lift, rule_based_auc, oracle_auc, metrics, "
+    "new_lead_auc, established_lead_auc, backtest_auc_mean, backtest_auc_std, "
+    "worst_calibration_gap"
+)
 
 
 def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
@@ -111,9 +125,11 @@ def record_model(warehouse: Path, metadata: dict[str, Any], path: Path, root: Pa
         con.execute("begin")
         for table in ("model_registry", "model_feature_importance", "model_feature_reference"):
             con.execute(f"delete from {SCHEMA}.{table} where model_version = ?", [version])
+        segments = m.get("segments") or {}
+        backtest = (m.get("backtest") or {}).get("summary", {}).get("auc") or {}
         con.execute(
-            f"insert into {SCHEMA}.model_registry values "
-            "(?, ?, false, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"insert into {SCHEMA}.model_registry ({_REGISTRY_COLUMNS}) values "
+            "(?, ?, false, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 version,
                 metadata["created_at"],
@@ -132,6 +148,11 @@ def record_model(warehouse: Path, metadata: dict[str, Any], path: Path, root: Pa
                 (m.get("rule_based") or {}).get("auc"),
                 m.get("oracle_auc"),
                 json.dumps(m, default=str),
+                (segments.get("new_leads") or {}).get("model", {}).get("auc"),
+                (segments.get("established_leads") or {}).get("model", {}).get("auc"),
+                backtest.get("mean"),
+                backtest.get("std"),
+                m.get("test_worst_bin_gap"),
             ],
         )
         ranked = sorted(metadata["feature_importance"], key=lambda r: -r["mean_abs_shap"])

@@ -1,8 +1,10 @@
 """Train, calibrate, export and publish a lead-scoring model from ``lead_training_set``.
 
-The steps are small functions (arrays in, arrays out); ``train_model`` strings them together
-and does the I/O at the edges: it reads the warehouse, writes ``artifacts/models/<version>/``
-only after the parity gate passes, then records the version in the warehouse registry.
+``train_model`` runs the steps in order, each a small function: load the training set, assign
+purged walk-forward folds (leadscore.folds), fit LightGBM, calibrate, export ONNX behind the
+parity gate, evaluate (new vs established leads with baselines, leadscore.evaluation, and a
+rolling-origin backtest), then publish: write ``artifacts/models/<version>/``, record it in the
+warehouse registry, and only then make it the champion.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import duckdb
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from leadscore.artifacts import (
     feature_schema_hash,
@@ -32,32 +33,54 @@ from leadscore.artifacts import (
     set_champion,
     write_json_atomic,
 )
-from leadscore.calibration import apply_calibration, fit_isotonic, fit_platt
+from leadscore.calibration import apply_calibration, choose_calibration
 from leadscore.config import (
     LABEL_COLUMN,
     artifacts_dir,
     dbt_vars,
     models_dir,
     non_feature_columns,
-    truth_dir,
     warehouse_path,
 )
-from leadscore.export import check_parity, floor_thresholds_to_float32, golden_rows, to_onnx
-from leadscore.metrics import evaluate, reliability_bins
-from leadscore.registry import record_model
+from leadscore.evaluation import (
+    LogisticBaseline,
+    feature_directions,
+    segment_masks,
+    segment_report,
+    warnings_for,
+)
+from leadscore.export import (
+    check_parity,
+    floor_thresholds_to_float32,
+    golden_rows,
+    onnx_probabilities,
+    to_onnx,
+)
+from leadscore.folds import (
+    FOLDS,
+    FoldError,
+    assign_folds,
+    calibration_groups,
+    check_folds,
+    test_period,
+)
+from leadscore.metrics import evaluate, reliability_bins, worst_bin_gap
+from leadscore.registry import record_model, sync_registry
 
 __all__ = [
     "FOLDS",
     "TrainConfig",
     "TrainingError",
     "assign_folds",
+    "backtest",
     "build_vocabularies",
+    "choose_calibration",
     "encode_features",
     "feature_spec",
+    "rare_values",
     "train_model",
 ]
 
-FOLDS = ("train", "validation", "calibration", "test")
 DEFAULT_TIERS = {"A": 0.5, "B": 0.25, "C": 0.1}
 
 
@@ -86,6 +109,10 @@ class TrainConfig:
     floor_thresholds: bool = True
     version: str | None = None
     threads: int = 0  # 0: LightGBM's default (all cores)
+    test_days: int = 60  # the test period: the last this many days of cutoffs
+    backtest_periods: int = 3  # earlier test periods, each trained on what came before (0: off)
+    backtest_trees: int = 300  # at most this many boosting rounds per backtest model
+    embargo_days: int | None = None  # default: var embargo_days in dbt_project.yml
 
 
 def log(message: str) -> None:
@@ -136,63 +163,6 @@ def feature_spec(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return spec
 
 
-# --------------------------------------------------------------------------- splitting
-
-
-def assign_folds(frame: pd.DataFrame, seed: int = 42) -> tuple[pd.Series, str]:
-    """Fold per row, by cutoff (oldest -> train, newest -> test); stratified when no time."""
-    cutoffs = np.sort(frame["as_of"].unique())
-    if len(cutoffs) == 1:
-        index = np.arange(len(frame))
-        y = frame[LABEL_COLUMN].to_numpy()
-        rest, test = train_test_split(index, test_size=0.15, stratify=y, random_state=seed)
-        train_valid, calib = train_test_split(
-            rest, test_size=0.12, stratify=y[rest], random_state=seed
-        )
-        train, valid = train_test_split(
-            train_valid, test_size=0.15, stratify=y[train_valid], random_state=seed
-        )
-        folds = np.empty(len(frame), dtype=object)
-        for name, rows in zip(FOLDS, (train, valid, calib, test), strict=True):
-            folds[rows] = name
-        return pd.Series(folds, index=frame.index), "stratified"
-    if len(cutoffs) < 4:
-        raise TrainingError(
-            f"lead_training_set has {len(cutoffs)} cutoffs; a time split needs at least 4 "
-            "(train, validation, calibration, test). Use a longer history, or lower "
-            "label_window_days in dbt_project.yml, then rebuild: dbt build --exclude tag:scoring"
-        )
-    n = len(cutoffs)
-    # one cutoff each for validation, calibration and test (more for long histories): the
-    # newest cutoffs hold the most leads, and the rest trains
-    k = max(1, n // 10)
-    test = cutoffs[n - k :]
-    calib = cutoffs[n - 2 * k : n - k]
-    valid = cutoffs[n - 3 * k : n - 2 * k]
-    lookup = {c: "train" for c in cutoffs}
-    lookup.update({c: "validation" for c in valid})
-    lookup.update({c: "calibration" for c in calib})
-    lookup.update({c: "test" for c in test})
-    return frame["as_of"].map(lookup), "time"
-
-
-def check_folds(y: np.ndarray, folds: pd.Series, min_rows: int) -> None:
-    for name in FOLDS:
-        mask = (folds == name).to_numpy()
-        labels = y[mask]
-        if mask.sum() < min_rows:
-            raise TrainingError(
-                f"The {name} fold has {int(mask.sum())} rows, fewer than {min_rows}. "
-                "Train on more leads or a longer history (or lower --min-fold-rows)."
-            )
-        if len(np.unique(labels)) < 2:
-            raise TrainingError(
-                f"The {name} fold holds only label {int(labels[0])}: a model cannot learn or be "
-                "evaluated without both converted and unconverted leads. Check the conversions "
-                "input and label_window_days."
-            )
-
-
 # --------------------------------------------------------------------------- encoding
 
 
@@ -222,6 +192,17 @@ def build_vocabularies(
     return vocabularies
 
 
+def rare_values(column: pd.Series, vocabulary: list[str], limit: int = 1000) -> list[str]:
+    """Categories seen in training but too rarely to get a code of their own.
+
+    Scoring gives them status 'rare_category' (seen, but the model cannot tell them apart)
+    instead of 'unknown_category' (never seen). A column with more than ``limit`` of them is
+    free text rather than a category: none are listed and they read as unknown.
+    """
+    seen = set(column.dropna().astype(str).unique()) - set(vocabulary)
+    return sorted(seen) if len(seen) <= limit else []
+
+
 def encode_features(
     frame: pd.DataFrame, spec: list[dict[str, Any]], vocabularies: dict[str, list[str]]
 ) -> np.ndarray:
@@ -242,6 +223,28 @@ def encode_features(
             column = pd.to_numeric(values, errors="coerce").astype(np.float64).to_numpy()
         columns.append(column)
     return np.column_stack(columns).astype(np.float32)
+
+
+@dataclass
+class FoldData:
+    """Encoded rows of each fold: x (float32 matrix), y (labels) and w (sample weights)."""
+
+    x: dict[str, np.ndarray]
+    y: dict[str, np.ndarray]
+    w: dict[str, np.ndarray]
+    masks: dict[str, np.ndarray]
+
+
+@dataclass
+class Split:
+    """Step 2's result: the folds of every row and the test period they were cut around."""
+
+    folds: pd.Series
+    kind: str
+    test_start: pd.Timestamp | None
+    test_end: pd.Timestamp | None
+    window_days: int | None
+    embargo_days: int
 
 
 # --------------------------------------------------------------------------- fitting
@@ -270,49 +273,58 @@ def booster_params(config: TrainConfig) -> dict[str, Any]:
 
 
 def fit_booster(
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_valid: np.ndarray,
-    y_valid: np.ndarray,
-    names: list[str],
-    config: TrainConfig,
+    data: FoldData, names: list[str], config: TrainConfig, *, rounds: int | None = None
 ) -> lgb.Booster:
-    """Boost on the train fold until the validation fold stops improving."""
-    params = booster_params(config)
-    train = lgb.Dataset(x_train.astype(np.float64), y_train, feature_name=names, free_raw_data=True)
-    valid = lgb.Dataset(x_valid.astype(np.float64), y_valid, reference=train)
+    """Boost on the train fold (rows weighted) until the validation fold stops improving."""
+    train = lgb.Dataset(
+        data.x["train"].astype(np.float64),
+        data.y["train"],
+        weight=data.w["train"],
+        feature_name=names,
+        free_raw_data=True,
+    )
+    valid = lgb.Dataset(
+        data.x["validation"].astype(np.float64),
+        data.y["validation"],
+        weight=data.w["validation"],
+        reference=train,
+    )
     return lgb.train(
-        params,
+        booster_params(config),
         train,
-        num_boost_round=config.num_boost_round,
+        num_boost_round=rounds or config.num_boost_round,
         valid_sets=[valid],
         valid_names=["validation"],
         callbacks=[
             lgb.early_stopping(config.early_stopping_rounds, verbose=False),
-            lgb.log_evaluation(period=100),
+            lgb.log_evaluation(period=0 if rounds else 100),
         ],
     )
 
 
-def choose_calibration(
-    raw: np.ndarray, y: np.ndarray, seed: int
-) -> tuple[dict[str, Any], dict[str, float]]:
-    """Fit Platt and isotonic; keep the one with the lower out-of-fold Brier score.
+def refit_booster(
+    booster: lgb.Booster, data: FoldData, names: list[str], config: TrainConfig
+) -> tuple[lgb.Booster, int]:
+    """The early-stopped model, or (refit) one grown on train + validation with as many trees.
 
-    Both are judged by 5-fold cross-validation inside the calibration fold (isotonic would
-    always win in-sample), then the winner is refitted on the whole fold.
+    Both folds passed the purge, so the refit learns nothing from the test period.
     """
-    scores = {"platt": [], "isotonic": []}
-    splitter = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    for fit_index, score_index in splitter.split(raw, y):
-        for name, fit in (("platt", fit_platt), ("isotonic", fit_isotonic)):
-            calibration = fit(raw[fit_index], y[fit_index])
-            p = apply_calibration(calibration, raw[score_index])
-            scores[name].append(float(np.mean((p - y[score_index]) ** 2)))
-    brier = {name: float(np.mean(values)) for name, values in scores.items()}
-    best = min(brier, key=brier.get)
-    calibration = (fit_platt if best == "platt" else fit_isotonic)(raw, y)
-    return calibration, brier
+    best_iteration = booster.best_iteration or booster.current_iteration()
+    log(f"best iteration {best_iteration}")
+    if not config.refit:
+        return lgb.Booster(model_str=booster.model_to_string(num_iteration=best_iteration)), (
+            best_iteration
+        )
+    log("refitting on train + validation with that many trees")
+    x = np.vstack([data.x["train"], data.x["validation"]]).astype(np.float64)
+    y = np.concatenate([data.y["train"], data.y["validation"]])
+    w = np.concatenate([data.w["train"], data.w["validation"]])
+    refit = lgb.train(
+        {k: v for k, v in booster_params(config).items() if k != "metric"},
+        lgb.Dataset(x, y, weight=w, feature_name=names),
+        num_boost_round=best_iteration,
+    )
+    return refit, best_iteration
 
 
 def reference_distribution(
@@ -351,35 +363,6 @@ def bin_shares(values: np.ndarray, edges: list[float]) -> dict[str, Any]:
     index = np.searchsorted(inner, values[~missing], side="left")
     counts = np.bincount(index, minlength=len(edges) - 1)
     return {"shares": (counts / n).tolist(), "null_share": float(missing.sum() / n)}
-
-
-# --------------------------------------------------------------------------- baselines
-
-
-def oracle_auc(frame: pd.DataFrame, mask: np.ndarray) -> float | None:
-    """AUC of the generator's true probabilities on the same rows, when they exist."""
-    path = truth_dir() / "true_probability.parquet"
-    if not path.is_file():
-        return None
-    rows = frame.loc[mask, ["lead_id", "as_of", LABEL_COLUMN]]
-    con = duckdb.connect()
-    try:
-        con.register("rows_", rows)
-        joined = con.execute(
-            f"""
-            select r.{LABEL_COLUMN} as y, t.true_probability as p
-            from rows_ as r
-            join read_parquet('{path}') as t
-              on t.lead_id = r.lead_id and t.cutoff = r.as_of
-            """
-        ).df()
-    finally:
-        con.close()
-    if len(joined) < 0.9 * len(rows) or joined["y"].nunique() < 2:
-        return None
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(joined["y"], joined["p"]))
 
 
 # --------------------------------------------------------------------------- the run
@@ -422,14 +405,11 @@ def _library_versions() -> dict[str, str]:
     }
 
 
-def train_model(config: TrainConfig) -> dict[str, Any]:
-    """Run training end to end; returns the metadata of the published version.
 
-    Nothing is written to the artifacts folder or the registry unless every check passes.
-    """
-    started = time.perf_counter()
-    log(f"reading lead_training_set from {config.warehouse}")
-    frame = load_training_set(config.warehouse)
+
+
+def checked_training_set(frame: pd.DataFrame) -> np.ndarray:
+    """Step 1: refuse an empty or one-class training set; returns the labels."""
     if frame.empty:
         raise TrainingError(
             "lead_training_set is empty: no lead was eligible at any cutoff. Check that leads "
@@ -437,68 +417,132 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
         )
     if LABEL_COLUMN not in frame.columns:
         raise TrainingError("lead_training_set has no label column; rebuild it with dbt build.")
-    y_all = frame[LABEL_COLUMN].astype(int).to_numpy()
-    if len(np.unique(y_all)) < 2:
+    y = frame[LABEL_COLUMN].astype(int).to_numpy()
+    if len(np.unique(y)) < 2:
         raise TrainingError(
-            f"lead_training_set holds only label {y_all[0]} ({len(y_all)} rows): no lead "
+            f"lead_training_set holds only label {y[0]} ({len(y)} rows): no lead "
             "converted (or every lead did). Check the conversions input / label column."
         )
-    spec = feature_spec(frame)
-    names = [f["name"] for f in spec]
-    folds, split_kind = assign_folds(frame, config.seed)
-    if split_kind == "stratified":
-        log("no timestamps (one cutoff): falling back to a stratified random split")
-    check_folds(y_all, folds, config.min_fold_rows)
-    masks = {name: (folds == name).to_numpy() for name in FOLDS}
-    window = {
-        name: {
-            "rows": int(masks[name].sum()),
-            "positive_rate": float(y_all[masks[name]].mean()),
-            "cutoffs": sorted({str(c) for c in frame.loc[masks[name], "as_of"]}),
-        }
-        for name in FOLDS
-    }
-    log(
-        f"{len(frame):,} rows, {len(spec)} features; split by {split_kind}: "
-        + ", ".join(f"{n} {window[n]['rows']:,}" for n in FOLDS)
-    )
+    return y
 
-    vocabularies = build_vocabularies(
-        frame.loc[masks["train"]],
-        y_all[masks["train"]],
-        spec,
-        config.min_category_count,
-        config.max_categories,
-    )
-    x_all = encode_features(frame, spec, vocabularies)
-    x = {name: x_all[masks[name]] for name in FOLDS}
-    y = {name: y_all[masks[name]] for name in FOLDS}
 
-    log("training LightGBM (early stopping on the validation fold)")
-    booster = fit_booster(x["train"], y["train"], x["validation"], y["validation"], names, config)
-    best_iteration = booster.best_iteration or booster.current_iteration()
-    log(f"best iteration {best_iteration}")
-    if config.refit:
-        # the validation fold has done its job (choosing the number of trees): learn from it too
-        log("refitting on train + validation with that many trees")
-        both = masks["train"] | masks["validation"]
-        booster = lgb.train(
-            {k: v for k, v in booster_params(config).items() if k != "metric"},
-            lgb.Dataset(x_all[both].astype(np.float64), y_all[both], feature_name=names),
-            num_boost_round=best_iteration,
+def label_window_of(frame: pd.DataFrame) -> int | None:
+    """The label window the training set was built with (its label_window_days column)."""
+    if "label_window_days" not in frame.columns:
+        return None
+    values = frame["label_window_days"].dropna().unique()
+    return int(values[0]) if len(values) else None
+
+
+def weights_of(frame: pd.DataFrame) -> np.ndarray:
+    if "sample_weight" not in frame.columns:
+        return np.ones(len(frame))
+    return frame["sample_weight"].fillna(1.0).astype(np.float64).to_numpy()
+
+
+def split_rows(
+    frame: pd.DataFrame, y: np.ndarray, config: TrainConfig, test_end: pd.Timestamp | None = None
+) -> Split:
+    """Step 2: purged walk-forward folds around the test period ending at test_end."""
+    window = label_window_of(frame)
+    embargo = (
+        config.embargo_days
+        if config.embargo_days is not None
+        else int(dbt_vars().get("embargo_days", 7))
+    )
+    try:
+        folds, kind = assign_folds(
+            frame,
+            config.seed,
+            window_days=window or 0,
+            embargo_days=embargo,
+            test_days=config.test_days,
+            test_end=test_end,
         )
-    else:
-        booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best_iteration))
-    served = floor_thresholds_to_float32(booster) if config.floor_thresholds else booster
+        check_folds(y, folds, config.min_fold_rows)
+    except FoldError as exc:
+        raise TrainingError(str(exc)) from exc
+    start, end = (
+        test_period(pd.to_datetime(frame["as_of"]), config.test_days, test_end)
+        if kind == "time"
+        else (None, None)
+    )
+    return Split(folds, kind, start, end, window, embargo)
 
+
+def fold_window(frame: pd.DataFrame, y: np.ndarray, split: Split) -> dict[str, Any]:
+    """Rows, positive rate and cutoffs of each fold, and how many rows the purge left out."""
+    window: dict[str, Any] = {}
+    for name in FOLDS:
+        mask = (split.folds == name).to_numpy()
+        rows = frame.loc[mask]
+        calendar = rows if "cutoff_kind" not in rows else rows[rows["cutoff_kind"] != "early"]
+        window[name] = {
+            "rows": int(mask.sum()),
+            "positive_rate": float(y[mask].mean()),
+            "first_cutoff": str(rows["as_of"].min()),
+            "last_cutoff": str(rows["as_of"].max()),
+            # the calendar cutoffs (snapshots a scoring build can be re-run at)
+            "cutoffs": sorted({str(c) for c in calendar["as_of"]}),
+        }
+    window["purged_rows"] = int((split.folds == "purged").sum())
+    window["test_period"] = [str(split.test_start), str(split.test_end)]
+    window["embargo_days"] = split.embargo_days
+    return window
+
+
+def encode_folds(
+    frame: pd.DataFrame, y: np.ndarray, spec: list[dict[str, Any]], split: Split,
+    config: TrainConfig,
+) -> tuple[FoldData, dict[str, list[str]]]:  # fmt: skip
+    """Vocabularies from the train fold, then the encoded rows of every fold."""
+    masks = {name: (split.folds == name).to_numpy() for name in FOLDS}
+    vocabularies = build_vocabularies(
+        frame.loc[masks["train"]], y[masks["train"]], spec,
+        config.min_category_count, config.max_categories,
+    )  # fmt: skip
+    x_all = encode_features(frame, spec, vocabularies)
+    w_all = weights_of(frame)
+    data = FoldData(
+        x={name: x_all[masks[name]] for name in FOLDS},
+        y={name: y[masks[name]] for name in FOLDS},
+        w={name: w_all[masks[name]] for name in FOLDS},
+        masks=masks,
+    )
+    return data, vocabularies
+
+
+def calibrate(
+    raw: np.ndarray, y: np.ndarray, as_of: pd.Series, split_kind: str, seed: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Step 4: Platt or isotonic, chosen by out-of-fold log loss across calibration periods."""
+    groups = calibration_groups(as_of) if split_kind == "time" else None
+    calibration, losses = choose_calibration(raw, y, seed, groups)
+    report = {
+        "chosen": calibration["method"],
+        "out_of_fold_log_loss": losses,
+        "periods": len(np.unique(groups)) if groups is not None else 1,
+        "calibration_fold_worst_bin_gap": worst_bin_gap(y, apply_calibration(calibration, raw)),
+    }
+    return calibration, report
+
+
+def export_checked(
+    booster: lgb.Booster, spec: list[dict[str, Any]], x_test: np.ndarray, config: TrainConfig
+) -> tuple[lgb.Booster, Any, Any]:
+    """Step 5: the served booster (thresholds floored), its ONNX export and the parity report.
+
+    Raises TrainingError when ONNX does not reproduce LightGBM: nothing is published then.
+    """
+    served = floor_thresholds_to_float32(booster) if config.floor_thresholds else booster
     log("exporting to ONNX and checking parity with LightGBM")
-    model = to_onnx(served, len(names))
+    model = to_onnx(served, len(spec))
     categorical_index = [j for j, f in enumerate(spec) if f["kind"] == "categorical"]
     with warnings.catch_warnings():  # an all-NULL feature has no median: use 0
         warnings.simplefilter("ignore", RuntimeWarning)
-        base_row = np.nan_to_num(np.nanmedian(x["test"], axis=0), nan=0.0)
+        base_row = np.nan_to_num(np.nanmedian(x_test, axis=0), nan=0.0)
     rows = golden_rows(served, base_row, categorical_index)
-    rows["test"] = x["test"]
+    rows["test"] = x_test
     parity = check_parity(booster, model, rows, config.parity_tolerance)
     log(parity.summary())
     if not parity.passed:
@@ -506,49 +550,145 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
             "The ONNX export does not reproduce LightGBM within "
             f"{config.parity_tolerance:g}: {parity.summary()}. The model was not published."
         )
+    return served, model, parity
 
-    from leadscore.export import onnx_probabilities
 
-    raw = {name: onnx_probabilities(model, x[name]) for name in ("calibration", "test")}
-    calibration, calibration_brier = choose_calibration(
-        raw["calibration"], y["calibration"], config.seed
-    )
-    log(
-        f"calibration: {calibration['method']} (out-of-fold Brier platt "
-        f"{calibration_brier['platt']:.5f}, isotonic {calibration_brier['isotonic']:.5f})"
-    )
-    tiers = dict(dbt_vars().get("tier_thresholds") or DEFAULT_TIERS)
-    p_test = apply_calibration(calibration, raw["test"])
-    metrics: dict[str, Any] = {
-        "test": evaluate(y["test"], p_test, tiers),
-        "test_uncalibrated": evaluate(y["test"], raw["test"], tiers),
-        "test_reliability": reliability_bins(y["test"], p_test),
-        "calibration_choice_brier": calibration_brier,
-        "split": split_kind,
+def evaluate_model(
+    frame: pd.DataFrame,
+    data: FoldData,
+    split: Split,
+    spec: list[dict[str, Any]],
+    p_test: np.ndarray,
+    raw_test: np.ndarray,
+    config: TrainConfig,
+    tiers: dict[str, float],
+) -> dict[str, Any]:
+    """Step 6: test metrics overall, for new and for established leads, beside baselines."""
+    names = [f["name"] for f in spec]
+    y_test = data.y["test"]
+    test_frame = frame.loc[data.masks["test"]].reset_index(drop=True)
+    fit_x = np.vstack([data.x["train"], data.x["validation"]])
+    fit_y = np.concatenate([data.y["train"], data.y["validation"]])
+    fit_w = np.concatenate([data.w["train"], data.w["validation"]])
+    log("fitting the logistic-regression baseline on the same rows")
+    logistic = LogisticBaseline(spec, config.seed).fit(fit_x, fit_y, fit_w).predict(data.x["test"])
+    direction = feature_directions(data.x["train"], data.y["train"], names)
+    masks = segment_masks(test_frame, np.ones(len(test_frame), dtype=bool), split.test_start)
+    segments = {
+        name: segment_report(
+            test_frame, mask, y_test, p_test, data.x["test"], names, direction, logistic, tiers
+        )
+        for name, mask in masks.items()
+        if mask.sum() and len(np.unique(y_test[mask])) == 2
     }
-    if "rule_based_score" in frame.columns:
-        rule = frame.loc[masks["test"], "rule_based_score"].astype(float).to_numpy()
-        metrics["rule_based"] = evaluate(y["test"], (rule - rule.min()) / (np.ptp(rule) or 1.0))
-        metrics["rule_based"] = {
-            k: metrics["rule_based"][k] for k in ("auc", "pr_auc", "top_decile_lift")
-        }
-    oracle = oracle_auc(frame, masks["test"])
-    if oracle is not None:
-        metrics["oracle_auc"] = oracle
-        metrics["auc_over_oracle"] = metrics["test"]["auc"] / oracle
+    metrics: dict[str, Any] = {
+        "test": evaluate(y_test, p_test, tiers),
+        "test_uncalibrated": evaluate(y_test, raw_test, tiers),
+        "test_reliability": reliability_bins(y_test, p_test),
+        "test_worst_bin_gap": worst_bin_gap(y_test, p_test),
+        "test_mean_predicted": float(np.mean(p_test)),
+        "segments": segments,
+        "split": split.kind,
+    }
+    all_rows = segments.get("all", {})
+    metrics["rule_based"] = {"auc": all_rows.get("baselines", {}).get("rule_based_auc")}
+    if "oracle_auc" in all_rows:
+        metrics["oracle_auc"] = all_rows["oracle_auc"]
+        metrics["auc_over_oracle"] = all_rows["auc_over_oracle"]
+    warnings_ = warnings_for(segments) if segments else []
+    gap = metrics["test_worst_bin_gap"]
+    observed = float(np.mean(y_test))
+    if gap is not None and gap > 0.05:
+        warnings_.append(
+            f"Calibration is off on the test period: in a reliability bin of 100+ rows the "
+            f"observed rate is {gap:.3f} away from the predicted one (predicted mean "
+            f"{metrics['test_mean_predicted']:.3f}, observed {observed:.3f}). The conversion "
+            "rate may have shifted since the calibration period; check model_reliability after "
+            "scoring, and retrain on recent data."
+        )
+    metrics["warnings"] = warnings_
+    return metrics
+
+
+def log_metrics(metrics: dict[str, Any]) -> None:
     t = metrics["test"]
     log(
-        f"test: AUC {t['auc']:.4f}, PR-AUC {t['pr_auc']:.4f}, Brier {t['brier']:.5f}, "
-        f"ECE {t['ece']:.4f}, top-decile lift {t['top_decile_lift']:.2f}"
-        + (
-            f"; rule-based AUC {metrics['rule_based']['auc']:.4f}"
-            if "rule_based" in metrics
-            else ""
-        )
-        + (f"; oracle AUC {oracle:.4f}" if oracle is not None else "")
+        f"test (all rows): AUC {t['auc']:.4f}, PR-AUC {t['pr_auc']:.4f}, Brier {t['brier']:.5f}, "
+        f"ECE {t['ece']:.4f}, worst bin gap {_fmt(metrics['test_worst_bin_gap'])}"
     )
+    for name, report in metrics["segments"].items():
+        b = report["baselines"]
+        log(
+            f"  {name}: {report['model']['n']:,} rows, AUC {report['model']['auc']:.4f}; "
+            f"lead age alone {_fmt(b.get('lead_age_auc'))}, rule-based "
+            f"{_fmt(b.get('rule_based_auc'))}, logistic regression "
+            f"{_fmt(b.get('logistic_regression_auc'))}"
+            + (f", oracle {report['oracle_auc']:.4f}" if "oracle_auc" in report else "")
+        )
+    if "backtest" in metrics:
+        summary = metrics["backtest"]["summary"]
+        log(
+            f"backtest over {metrics['backtest']['periods_evaluated']} periods: "
+            + ", ".join(
+                f"{k} {v['mean']:.4f} ± {v['std']:.4f}" for k, v in summary.items()
+            )
+        )
+    for warning in metrics["warnings"]:
+        log(f"WARNING: {warning}")
 
-    sample = x["test"][:5000].astype(np.float64)  # mean |SHAP| needs no more rows than this
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None or np.isnan(value) else f"{value:.4f}"
+
+
+def backtest(
+    frame: pd.DataFrame, y: np.ndarray, spec: list[dict[str, Any]], config: TrainConfig
+) -> dict[str, Any]:
+    """Rolling origin: the last ``backtest_periods`` test periods, each trained (small model,
+    purged folds, own vocabularies and calibration) only on what came before it."""
+    names = [f["name"] for f in spec]
+    end = pd.to_datetime(frame["as_of"]).max()
+    periods = []
+    small = TrainConfig(**{**asdict(config), "early_stopping_rounds": 30})
+    for k in range(config.backtest_periods):
+        test_end = end - pd.Timedelta(days=k * config.test_days)
+        try:
+            split = split_rows(frame, y, small, test_end)
+        except TrainingError as exc:
+            periods.append({"test_end": str(test_end), "skipped": str(exc)})
+            break  # earlier periods have even less history
+        data, _ = encode_folds(frame, y, spec, split, small)
+        booster = fit_booster(data, names, small, rounds=config.backtest_trees)
+        raw = {n: booster.predict(data.x[n].astype(np.float64)) for n in ("calibration", "test")}
+        calibration, _ = calibrate(
+            raw["calibration"], data.y["calibration"],
+            frame.loc[data.masks["calibration"], "as_of"], split.kind, config.seed,
+        )  # fmt: skip
+        p = apply_calibration(calibration, raw["test"])
+        m = evaluate(data.y["test"], p)
+        periods.append(
+            {
+                "test_period": [str(split.test_start), str(split.test_end)],
+                "rows": len(p),
+                **{key: m[key] for key in ("auc", "pr_auc", "brier", "ece")},
+            }
+        )
+        log(f"backtest period ending {test_end}: AUC {m['auc']:.4f}, ECE {m['ece']:.4f}")
+    done = [p for p in periods if "auc" in p]
+    summary = {
+        key: {
+            "mean": float(np.mean([p[key] for p in done])),
+            "std": float(np.std([p[key] for p in done])),
+        }
+        for key in ("auc", "pr_auc", "brier", "ece")
+        if done
+    }
+    return {"periods": periods, "periods_evaluated": len(done), "summary": summary}
+
+
+def explain(served: lgb.Booster, x_test: np.ndarray, names: list[str]) -> tuple[list, float | None]:
+    """Gain, split count and mean |SHAP| per feature; the SHAP base value."""
+    sample = x_test[:5000].astype(np.float64)  # mean |SHAP| needs no more rows than this
     contributions = served.predict(sample, pred_contrib=True)
     importance = [
         {
@@ -566,12 +706,103 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
             )
         )
     ]
+    return importance, float(contributions[0, -1]) if len(contributions) else None
+
+
+def write_version(
+    target: Path, model: Any, served: lgb.Booster, metadata: dict[str, Any]
+) -> None:
+    """Step 7a: the version folder appears whole or not at all."""
+    staging = target.with_name(f".{target.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    (staging / "model.onnx").write_bytes(model.SerializeToString())
+    served.save_model(str(staging / "model.lgbm.txt"))
+    metadata["onnx_sha256"] = file_sha256(staging / "model.onnx")
+    metadata["lightgbm_sha256"] = file_sha256(staging / "model.lgbm.txt")
+    write_json_atomic(staging / "metadata.json", metadata)
+    os.replace(staging, target)
+    log(f"wrote {target}")
+
+
+def publish(metadata: dict[str, Any], target: Path, config: TrainConfig) -> None:
+    """Step 7b: record the version in the registry, then (and only then) make it the champion.
+
+    A warehouse another process holds stops here with what to do: the version is on disk but
+    neither recorded nor champion, so scoring keeps using the previous champion.
+    """
+    version = metadata["version"]
+    try:
+        record_model(config.warehouse, metadata, target, config.artifacts)
+        if config.promote:
+            set_champion(version, config.artifacts)
+            sync_registry(config.warehouse, config.artifacts)
+            log(f"{version} is now the champion")
+    except RuntimeError as exc:
+        promote = f"leadscore promote {version}" if config.promote else "leadscore promote --sync"
+        raise TrainingError(
+            f"Model {version} was written to {target} but could not be recorded in the "
+            f"registry of {config.warehouse} ({exc}); it is not the champion. When the other "
+            f"process (a running dbt build?) has finished, run: {promote}"
+        ) from exc
+
+
+def train_model(config: TrainConfig) -> dict[str, Any]:
+    """Run training end to end; returns the metadata of the published version.
+
+    Nothing is written to the artifacts folder or the registry unless every check passes.
+    """
+    started = time.perf_counter()
+    log(f"reading lead_training_set from {config.warehouse}")
+    frame = load_training_set(config.warehouse)  # 1. load
+    y_all = checked_training_set(frame)
+    spec = feature_spec(frame)
+    names = [f["name"] for f in spec]
+    split = split_rows(frame, y_all, config)  # 2. fold
+    if split.kind == "stratified":
+        log("no timestamps (one cutoff): falling back to a stratified random split")
+    window = fold_window(frame, y_all, split)
+    log(
+        f"{len(frame):,} rows, {len(spec)} features; split by {split.kind}: "
+        + ", ".join(f"{n} {window[n]['rows']:,}" for n in FOLDS)
+        + f"; {window['purged_rows']:,} rows purged (label window reaches the test period)"
+    )
+    data, vocabularies = encode_folds(frame, y_all, spec, split, config)
+
+    log("training LightGBM (early stopping on the validation fold)")  # 3. fit
+    booster, best_iteration = refit_booster(fit_booster(data, names, config), data, names, config)
+    served, model, parity = export_checked(booster, spec, data.x["test"], config)  # 5. export
+    raw = {name: onnx_probabilities(model, data.x[name]) for name in ("calibration", "test")}
+    calibration, calibration_report = calibrate(  # 4. calibrate (on the served model's output)
+        raw["calibration"], data.y["calibration"],
+        frame.loc[data.masks["calibration"], "as_of"], split.kind, config.seed,
+    )  # fmt: skip
+    log(
+        f"calibration: {calibration['method']} (out-of-fold log loss over "
+        f"{calibration_report['periods']} periods: "
+        + ", ".join(f"{k} {v:.5f}" for k, v in calibration_report["out_of_fold_log_loss"].items())
+        + ")"
+    )
+    tiers = dict(dbt_vars().get("tier_thresholds") or DEFAULT_TIERS)
+    p_test = apply_calibration(calibration, raw["test"])
+    metrics = evaluate_model(  # 6. evaluate
+        frame, data, split, spec, p_test, raw["test"], config, tiers
+    )
+    metrics["calibration"] = calibration_report
+    if split.kind == "time" and config.backtest_periods:
+        metrics["backtest"] = backtest(frame, y_all, spec, config)
+    log_metrics(metrics)
+
+    importance, base_value = explain(served, data.x["test"], names)
     for j, feature in enumerate(spec):
-        feature["missing_rate_train"] = float(np.isnan(x["train"][:, j]).mean())
+        feature["missing_rate_train"] = float(np.isnan(data.x["train"][:, j]).mean())
         if feature["kind"] == "categorical":
             feature["vocabulary"] = vocabularies[feature["name"]]
-
+            feature["rare_values"] = rare_values(
+                frame.loc[data.masks["train"], feature["name"]], feature["vocabulary"]
+            )
     version = _new_version(config.artifacts, config.version)
+    training_seconds = time.perf_counter() - started
     metadata: dict[str, Any] = {
         "version": version,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -579,13 +810,17 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
         "feature_schema_hash": feature_schema_hash(spec),
         "unknown_category_code": -1,
         "calibration": calibration,
-        "base_value": float(contributions[0, -1]) if len(contributions) else None,
+        "base_value": base_value,
         "metrics": metrics,
         "tier_thresholds": tiers,
         "training_window": window,
-        "label_window_days": int(dbt_vars().get("label_window_days", 90)),
+        "label_window_days": split.window_days,
         "training_data_hash": _data_hash(frame),
         "training_rows": len(frame),
+        "training_rows_by_kind": (
+            frame["cutoff_kind"].value_counts().to_dict() if "cutoff_kind" in frame else {}
+        ),
+        "training_seconds": round(training_seconds, 1),
         "best_iteration": best_iteration,
         "params": {k: v for k, v in asdict(config).items() if k not in ("warehouse", "artifacts")},
         "parity": {
@@ -596,7 +831,7 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
         "feature_importance": importance,
         "reference": {
             # the newest fold looks most like the leads scored today
-            "features": reference_distribution(x["test"], spec, vocabularies),
+            "features": reference_distribution(data.x["test"], spec, vocabularies),
             "score_edges": np.quantile(p_test, np.linspace(0, 1, 11)).tolist(),
         },
         "libraries": _library_versions(),
@@ -604,22 +839,9 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
     }
     metadata["reference"]["score"] = bin_shares(p_test, metadata["reference"]["score_edges"])
 
-    target = models_dir(config.artifacts) / version
-    staging = target.with_name(f".{version}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    (staging / "model.onnx").write_bytes(model.SerializeToString())
-    served.save_model(str(staging / "model.lgbm.txt"))
-    metadata["onnx_sha256"] = file_sha256(staging / "model.onnx")
-    metadata["lightgbm_sha256"] = file_sha256(staging / "model.lgbm.txt")
-    write_json_atomic(staging / "metadata.json", metadata)
-    os.replace(staging, target)  # the version appears whole or not at all
-    log(f"wrote {target}")
-
-    if config.promote:
-        set_champion(version, config.artifacts)
-        log(f"{version} is now the champion")
-    record_model(config.warehouse, metadata, target, config.artifacts)
+    target = models_dir(config.artifacts) / version  # 7. publish
+    write_version(target, model, served, metadata)
+    publish(metadata, target, config)
     log(f"done in {time.perf_counter() - started:.1f}s")
     return metadata
 

@@ -54,7 +54,8 @@ matured as (
         scores.conversion_probability as probability,
         scores.tier,
         {% for segment in segments -%}
-        coalesce(cast(leads.{{ leadscore_ident(segment) }} as varchar), 'missing') as {{ leadscore_ident(segment) }},
+        coalesce(cast(leads.{{ leadscore_ident(segment) }} as varchar), 'missing')
+            as {{ leadscore_ident(segment) }},
         {% endfor -%}
         {{ leadscore_converted_within_window('conversions.converted_at', 'scores.as_of') }}
             as label

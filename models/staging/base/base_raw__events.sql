@@ -28,14 +28,14 @@
 with raw_events as not materialized (
     select
         *,
-        {{ leadscore_source_row_number(source('raw', 'events')) }} as leadscore_source_row,
+        {{ leadscore_source_row_number(source('raw', 'events')) }} as leadscore_source_row
     from {{ source('raw', 'events') }}
 ),
 
 keyed as not materialized (
     select
         *,
-        hash(raw_events) as row_key,
+        hash(raw_events) as row_key
     from raw_events
 ),
 
@@ -49,7 +49,7 @@ lead_states as (
     select
         lead_id,
         bool_or(reject_reason is null) as is_usable,
-        any_value(created_at) filter (where reject_reason is null) as created_at,
+        any_value(created_at) filter (where reject_reason is null) as created_at
     from base_leads
     where lead_id is not null
     group by lead_id
@@ -186,7 +186,7 @@ checked as (
             when lead_states.lead_id is null then 'unknown lead_id'
             when identified.occurred_at < lead_states.created_at then 'before the lead was created'
             when identified.occurred_at >= {{ leadscore_as_of() }} then 'after as_of'
-        end as row_problem,
+        end as row_problem
     from identified
     left join lead_states on identified.lead_id = lead_states.lead_id
 ),
@@ -197,7 +197,7 @@ ranked as (
         -- usable copies first, so a broken copy never pushes out a good one
         row_number() over (
             partition by event_id order by row_problem is not null, source_row_number
-        ) as event_copy_number,
+        ) as event_copy_number
     from checked
 ),
 
@@ -217,9 +217,9 @@ final as (
             when row_problem is not null or event_copy_number > 1 then to_json(raw_struct)
         end as raw_row,
         '{{ settings_hash }}' as settings_hash,
-        {{ leadscore_as_of() }} as checked_as_of,
+        {{ leadscore_as_of() }} as checked_as_of
     from ranked
-{%- if incremental %}
+    {%- if incremental %}
     union all by name
     -- an affected event with no raw row left: a marker row, so the delete+insert removes its
     -- built rows (the post-hook then deletes the marker)

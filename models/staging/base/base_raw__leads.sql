@@ -10,7 +10,7 @@
 with leads as (
     select
         *,
-        {{ leadscore_source_row_number(source('raw', 'leads')) }} as leadscore_source_row,
+        {{ leadscore_source_row_number(source('raw', 'leads')) }} as leadscore_source_row
     from {{ source('raw', 'leads') }}
 ),
 
@@ -31,14 +31,18 @@ typed as (
         null::timestamp as created_at,
         {%- endif %}
         {% for column in pii -%}
-        {{ leadscore_hash_pii(leadscore_clean_text(adapter.quote(column))) }} as {{ leadscore_ident(leadscore_slug(column) ~ '_hash') }},
+        {{ leadscore_hash_pii(leadscore_clean_text(adapter.quote(column))) }}
+            as {{ leadscore_ident(leadscore_slug(column) ~ '_hash') }},
         {% endfor -%}
         {% for column in categorical -%}
-        {{ leadscore_clean_text(adapter.quote(column)) }} as {{ leadscore_ident(leadscore_slug(column)) }},
+        {{ leadscore_clean_text(adapter.quote(column)) }}
+            as {{ leadscore_ident(leadscore_slug(column)) }},
         {% endfor -%}
         {% for column in numeric -%}
-        {{ leadscore_clean_text(adapter.quote(column)) }} as {{ leadscore_ident(leadscore_slug(column) ~ '__text') }},
-        {{ leadscore_try_double(adapter.quote(column)) }} as {{ leadscore_ident(leadscore_slug(column)) }},
+        {{ leadscore_clean_text(adapter.quote(column)) }}
+            as {{ leadscore_ident(leadscore_slug(column) ~ '__text') }},
+        {{ leadscore_try_double(adapter.quote(column)) }}
+            as {{ leadscore_ident(leadscore_slug(column)) }},
         {% endfor -%}
         {% if var('label_column') -%}
         {{ leadscore_clean_text(adapter.quote(var('label_column'))) }} as label_text,
@@ -68,7 +72,7 @@ checked as (
             {% if var('label_column') -%}
             when label is null then 'label is not 0 or 1'
             {% endif -%}
-        end as row_problem,
+        end as row_problem
     from typed
 ),
 
@@ -79,7 +83,7 @@ ranked as (
         row_number() over (
             partition by lead_id
             order by row_problem is not null, created_at nulls last, source_row_number
-        ) as lead_copy_number,
+        ) as lead_copy_number
     from checked
 ),
 
@@ -89,7 +93,7 @@ final as (
         coalesce(
             row_problem,
             case when lead_copy_number > 1 then 'duplicate lead_id' end
-        ) as reject_reason,
+        ) as reject_reason
     from ranked
 )
 

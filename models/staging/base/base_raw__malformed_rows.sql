@@ -11,7 +11,7 @@ final as (
         input_name,
         file,
         file_row_number,
-        reject_reason,
+        reject_reason
     from malformed_rows
 )
 

@@ -14,28 +14,46 @@ __all__ = [
     "bars_svg",
     "calibration_svg",
     "gain_svg",
+    "grouped_bars_svg",
+    "hbars_svg",
     "psi_bars_svg",
-    "stacked_histogram_svg",
+    "stacked_bars_svg",
+    "tier_panels_svg",
+    "wilson_interval",
 ]
 
-TIER_COLOURS = {"A": "#1b7f3b", "B": "#5aa469", "C": "#e0a526", "D": "#b9c0c8"}
-SERIES_COLOURS = ("#2563eb", "#d9480f")
+# distinct hues, not shades of one: tiers must be told apart at a glance
+TIER_COLOURS = {"A": "#1b7f3b", "B": "#2563eb", "C": "#e0a526", "D": "#9ca3af"}
+SERIES_COLOURS = ("#2563eb", "#d9480f", "#6b7280", "#7c3aed")
+MIN_BIN_LEADS = 20  # a calibration bin with fewer leads is too noisy to join the curve
 STATUS_COLOURS = {"stable": "#5aa469", "moderate shift": "#e0a526", "large shift": "#c92a2a"}
-
-
 
 def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
+    """A number for people: thousands separated, no "-0.000" (a rounded zero has no sign)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.{digits}f}"
+        text = f"{value:,.{digits}f}"
+        return text[1:] if text.startswith("-") and float(text[1:].replace(",", "")) == 0 else text
+    if isinstance(value, int):
+        return f"{value:,}"
     return str(value)
+
+
+def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95% by default) of a rate seen as successes out of n."""
+    if n <= 0:
+        return 0.0, 1.0
+    rate = successes / n
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _tick(value: float) -> str:
@@ -138,9 +156,12 @@ def _legend(frame: Frame, entries: Sequence[tuple[str, str]]) -> list[str]:
 
 def calibration_svg(series: Sequence[tuple[str, Sequence[tuple[float, float, int]]]]) -> str:
     """Observed rate against mean predicted probability, one line per series of
-    (mean_predicted, observed_rate, n) points (dot area grows with n), and the diagonal."""
+    (mean_predicted, observed_rate, n) points (dot area grows with n), each with its 95%
+    Wilson interval as a vertical bar, and the diagonal."""
     frame = Frame(width=440, height=360)
-    values = [max(p, o) for _, points in series for p, o, _ in points] or [0.1]
+    values = [
+        max(p, wilson_interval(o * n, n)[1]) for _, points in series for p, o, n in points
+    ] or [0.1]
     top = min(1.0, _nice_max(max(values), 0.1))
     body = _axes(frame, top, top, "mean predicted probability", "observed conversion rate")
     body.append(
@@ -150,14 +171,26 @@ def calibration_svg(series: Sequence[tuple[str, Sequence[tuple[float, float, int
     largest = max([n for _, points in series for _, _, n in points] or [1])
     for (name, points), colour in zip(series, SERIES_COLOURS, strict=False):
         coords = [(frame.x(p, top), frame.y(min(o, top), top), n) for p, o, n in points]
-        if len(coords) > 1:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in coords)
+        # bins under MIN_BIN_LEADS are drawn as hollow dots and left out of the line
+        solid = [(x, y) for x, y, n in coords if n >= MIN_BIN_LEADS]
+        if len(solid) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in solid)
             body.append(f'<polyline points="{path}" fill="none" stroke="{colour}"/>')
+        for (_, o, n), (x, _, _) in zip(points, coords, strict=True):
+            low, high = wilson_interval(o * n, n)
+            body.append(
+                f'<line class="interval" x1="{x:.1f}" x2="{x:.1f}" '
+                f'y1="{frame.y(min(low, top), top):.1f}" y2="{frame.y(min(high, top), top):.1f}" '
+                f'stroke="{colour}" stroke-width="1.5"><title>{_e(name)}: observed '
+                f"{o:.1%}, 95% interval {low:.1%} to {high:.1%} ({n} leads)</title></line>"
+            )
         for x, y, n in coords:
             radius = 2.5 + 6 * math.sqrt(n / largest)
             body.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="{colour}" '
-                f'fill-opacity="0.6"><title>{_e(name)}: {n} leads</title></circle>'
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" '
+                + (f'fill="{colour}" fill-opacity="0.6"' if n >= MIN_BIN_LEADS
+                   else f'fill="white" stroke="{colour}"')
+                + f"><title>{_e(name)}: {n} leads</title></circle>"
             )
     body += _legend(
         frame, [(name, c) for (name, _), c in zip(series, SERIES_COLOURS, strict=False)]
@@ -224,46 +257,179 @@ def gain_svg(points: Sequence[tuple[float, float]]) -> str:
     return _svg(frame, body, "cumulative gain")
 
 
-def stacked_histogram_svg(scores: pd.DataFrame, tiers: Sequence[str], bucket: int = 5) -> str:
-    """Leads per score bucket (0-100), each bar split by tier."""
-    frame = Frame(width=640)
+def tier_panels_svg(scores: pd.DataFrame, tiers: Sequence[str], bucket: int = 5) -> str:
+    """Leads per score bucket (0-100), one panel per tier, each with its own y scale: a tier of
+    a few hundred leads stays readable beside one of tens of thousands."""
+    width, panel, gap = 640, 96, 18
+    frame = Frame(width=width, height=panel * len(tiers) + gap * len(tiers) + 44, top=8)
     buckets = list(range(0, 100, bucket))
-    counts = {
-        tier: [
-            int(
-                (
-                    (scores["tier"] == tier)
-                    & (scores["score"].clip(0, 99) // bucket == b // bucket)
-                ).sum()
-            )
-            for b in buckets
-        ]
-        for tier in tiers
-    }
-    totals = [sum(counts[t][i] for t in tiers) for i in range(len(buckets))]
-    top = _nice_top(max(totals or [1]) * 1.05)
-    body = _axes(frame, 100, top, "score", "leads")
     slot = frame.inner_width / len(buckets)
-    for i, start in enumerate(buckets):
-        height_so_far = 0
-        for tier in tiers:
-            n = counts[tier][i]
+    body = []
+    for k, tier in enumerate(tiers):
+        in_tier = scores.loc[scores["tier"] == tier, "score"].clip(0, 99) // bucket
+        counts = [int((in_tier == b // bucket).sum()) for b in buckets]
+        top = _nice_top(max(counts or [1]) * 1.05)
+        y0 = frame.top + k * (panel + gap)
+        base = y0 + panel
+        colour = TIER_COLOURS.get(tier, "#6b7280")
+        body.append(
+            f'<text x="{frame.left}" y="{y0 + 10}" font-weight="bold" fill="{colour}">tier '
+            f"{_e(tier)}: {len(in_tier):,} leads</text>"
+            f'<line x1="{frame.left}" x2="{width - frame.right}" y1="{base}" y2="{base}" '
+            f'stroke="#6b7280"/><text x="{frame.left - 6}" y="{y0 + 18}" text-anchor="end">'
+            f"{_tick(top)}</text>"
+            f'<text x="{frame.left - 6}" y="{base}" text-anchor="end">0</text>'
+        )
+        for i, (start, n) in enumerate(zip(buckets, counts, strict=True)):
             if not n:
                 continue
-            y_top = frame.y(height_so_far + n, top)
-            y_bottom = frame.y(height_so_far, top)
+            height = (panel - 14) * n / top
             body.append(
-                f'<rect x="{frame.left + i * slot + 1:.1f}" y="{y_top:.1f}" '
-                f'width="{slot - 2:.1f}" height="{y_bottom - y_top:.1f}" '
-                f'fill="{TIER_COLOURS.get(tier, "#6b7280")}"><title>score {start}-'
-                f"{start + bucket - 1}, tier {_e(tier)}: {n} leads</title></rect>"
+                f'<rect x="{frame.left + i * slot + 1:.1f}" y="{base - height:.1f}" '
+                f'width="{slot - 2:.1f}" height="{height:.1f}" fill="{colour}"><title>score '
+                f"{start}-{start + bucket - 1}, tier {_e(tier)}: {n:,} leads</title></rect>"
             )
-            height_so_far += n
-    body += _legend(
-        Frame(width=640, left=frame.width - 140),
-        [(f"tier {t}", TIER_COLOURS.get(t, "#6b7280")) for t in tiers],
+    base = frame.height - frame.bottom
+    for i in range(6):
+        x = frame.x(100 * i / 5, 100)
+        body.append(f'<text x="{x:.1f}" y="{base + 16}" text-anchor="middle">{20 * i}</text>')
+    body.append(
+        f'<text x="{frame.left + frame.inner_width / 2:.1f}" y="{frame.height - 8}" '
+        'text-anchor="middle">score (each panel has its own scale of leads)</text>'
     )
     return _svg(frame, body, "score distribution by tier")
+
+
+def hbars_svg(
+    labels: Sequence[str], values: Sequence[float], x_label: str, aria: str, digits: int = 3
+) -> str:
+    """Horizontal bars, one per label, longest first as given, with their values."""
+    row, left = 18, 250
+    frame = Frame(width=680, height=30 + row * len(labels) + 30, left=left, top=10, bottom=40)
+    top = _nice_top(max([*values, 1e-9]))
+    body = []
+    for i in range(6):
+        x = frame.x(top * i / 5, top)
+        body.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{frame.top}" y2="{frame.height - frame.bottom}" '
+            f'stroke="#e5e7eb"/><text x="{x:.1f}" y="{frame.height - frame.bottom + 14}" '
+            f'text-anchor="middle">{_tick(top * i / 5)}</text>'
+        )
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        y = frame.top + i * row
+        width = frame.x(value, top) - frame.left
+        body.append(
+            f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{_e(label)}</text>'
+            f'<rect x="{left}" y="{y + 3}" width="{max(width, 0.5):.1f}" height="{row - 5}" '
+            f'fill="{SERIES_COLOURS[0]}"><title>{_e(label)}: {value:.{digits}f}</title></rect>'
+            f'<text x="{left + width + 4:.1f}" y="{y + 12}">{value:.{digits}f}</text>'
+        )
+    body.append(
+        f'<text x="{left + frame.inner_width / 2:.1f}" y="{frame.height - 8}" '
+        f'text-anchor="middle">{_e(x_label)}</text>'
+    )
+    return _svg(frame, body, aria)
+
+
+def grouped_bars_svg(
+    groups: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    y_label: str,
+    aria: str,
+    digits: int = 2,
+    reference: float | None = None,
+) -> str:
+    """Bars side by side per group, one colour per series (None: not measured, no bar)."""
+    frame = Frame(width=440, height=300, bottom=56)
+    values = [v for _, vs in series for v in vs if v is not None]
+    top = _nice_top(max([*values, reference or 0, 1e-9]) * 1.12)
+    body = _axes(frame, 1, top, "", y_label)[:6]
+    base = frame.height - frame.bottom
+    body.append(
+        f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{base}" y2="{base}" '
+        f'stroke="#6b7280"/><text transform="translate(14 '
+        f'{frame.top + frame.inner_height / 2:.1f}) rotate(-90)" text-anchor="middle">'
+        f"{_e(y_label)}</text>"
+    )
+    slot = frame.inner_width / max(1, len(groups))
+    bar = slot * 0.8 / max(1, len(series))
+    for g, group in enumerate(groups):
+        x0 = frame.left + g * slot + slot * 0.1
+        body.append(
+            f'<text x="{x0 + slot * 0.4:.1f}" y="{base + 14}" text-anchor="middle">'
+            f"{_e(group)}</text>"
+        )
+        for k, ((name, vs), colour) in enumerate(zip(series, SERIES_COLOURS, strict=False)):
+            value = vs[g]
+            if value is None:
+                continue
+            y = frame.y(value, top)
+            x = x0 + k * bar
+            body.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar - 2:.1f}" height="{base - y:.1f}" '
+                f'fill="{colour}"><title>{_e(group)}, {_e(name)}: {value:,.{digits}f}</title>'
+                f'</rect><text x="{x + bar / 2 - 1:.1f}" y="{y - 3:.1f}" text-anchor="middle" '
+                f'font-size="10">{value:,.{digits}f}</text>'
+            )
+    if reference is not None:
+        y = frame.y(reference, top)
+        body.append(
+            f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{y:.1f}" '
+            f'y2="{y:.1f}" stroke="#c92a2a" stroke-dasharray="4 4"/>'
+        )
+    for k, ((name, vs), colour) in enumerate(zip(series, SERIES_COLOURS, strict=False)):
+        if all(v is None for v in vs):
+            continue
+        x = frame.left + (k % 3) * 128
+        y = frame.height - 22 + (k // 3) * 13
+        body.append(
+            f'<rect x="{x}" y="{y}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{x + 14}" y="{y + 9}">{_e(name)}</text>'
+        )
+    return _svg(frame, body, aria)
+
+
+def stacked_bars_svg(
+    labels: Sequence[str], stacks: Sequence[tuple[str, Sequence[float]]], y_label: str, aria: str
+) -> str:
+    """One bar per label (a build), split into shares by stack (a tier), each bar summing to 1."""
+    frame = Frame(width=440, height=300)
+    body = _axes(frame, 1, 1, "", y_label)[:6]
+    base = frame.height - frame.bottom
+    slot = frame.inner_width / max(1, len(labels))
+    step = max(1, math.ceil(len(labels) / 6))
+    for i, label in enumerate(labels):
+        total = sum(vs[i] for _, vs in stacks) or 1
+        so_far = 0.0
+        x = frame.left + i * slot + slot * 0.15
+        for name, vs in stacks:
+            share = vs[i] / total
+            if share <= 0:
+                continue
+            y_top, y_bottom = frame.y(so_far + share, 1), frame.y(so_far, 1)
+            body.append(
+                f'<rect x="{x:.1f}" y="{y_top:.1f}" width="{slot * 0.7:.1f}" '
+                f'height="{y_bottom - y_top:.1f}" fill="{TIER_COLOURS.get(name, "#6b7280")}">'
+                f"<title>{_e(label)}, tier {_e(name)}: {share:.1%}</title></rect>"
+            )
+            so_far += share
+        if i % step == 0:
+            body.append(
+                f'<text x="{x + slot * 0.35:.1f}" y="{base + 14}" text-anchor="middle">'
+                f"{_e(label)}</text>"
+            )
+    body.append(
+        f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{base}" y2="{base}" '
+        f'stroke="#6b7280"/>'
+    )
+    for k, (name, _) in enumerate(stacks):
+        x = frame.left + k * 60
+        body.append(
+            f'<rect x="{x}" y="{frame.height - 20}" width="10" height="10" '
+            f'fill="{TIER_COLOURS.get(name, "#6b7280")}"/>'
+            f'<text x="{x + 14}" y="{frame.height - 11}">tier {_e(name)}</text>'
+        )
+    return _svg(frame, body, aria)
 
 
 def psi_bars_svg(

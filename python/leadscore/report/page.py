@@ -19,16 +19,22 @@ from leadscore.report.charts import (
     bars_svg,
     calibration_svg,
     gain_svg,
+    grouped_bars_svg,
+    hbars_svg,
     psi_bars_svg,
-    stacked_histogram_svg,
+    stacked_bars_svg,
+    tier_panels_svg,
 )
 from leadscore.report.data import (
+    CONTEXT_COLUMNS,
     DEFAULT_OUT,
     MONITORING_HINT,
     ReportData,
     ReportError,
     _latest,
     load_report,
+    test_fold_rows,
+    tier_summary,
 )
 
 __all__ = ["SECTIONS", "main", "render_report"]
@@ -37,26 +43,68 @@ SECTIONS = {
     "overview": "Model",
     "calibration": "Calibration",
     "lift": "Lift and gain",
-    "score-distribution": "Score distribution by tier",
+    "model-vs-rules": "Model and rule-based score",
+    "key-factors": "Key factors",
+    "score-distribution": "Open leads by tier",
+    "actual-vs-expected": "Actual and expected conversions by tier",
+    "trends": "Trends over builds",
     "drift": "Drift per feature (PSI)",
     "segments": "Segments",
     "backtest": "Backtest: leads scored N days ago",
+    "data-quality": "Rejected input rows",
     "champion-challenger": "Champion and challenger",
-    "top-leads": "Top leads and why",
+    "top-leads": "Top open leads and why",
+}
+TEST_FOLD = "Test fold at training (no outcome has matured since)"
+BASELINE_NAMES = {
+    "rule_based_auc": "rule-based score",
+    "lead_age_auc": "lead age alone",
+    "logistic_regression_auc": "logistic regression",
 }
 
 
-def _table(frame: pd.DataFrame, columns: dict[str, str], digits: int = 3) -> str:
-    """An HTML table of the given columns (name -> header) with tidy numbers."""
+def _cell(value: Any, kind: str | int) -> str:
+    """One cell: kind 'pct' (a share as a percent), 'int' (a rounded count) or digits."""
+    value = _plain(value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == value:
+        if kind == "pct":
+            return f"{value:.1%}"
+        if kind == "int":
+            return f"{round(value):,}"
+    return _fmt(value, kind if isinstance(kind, int) else 3)
+
+
+def _table(
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    digits: int = 3,
+    formats: dict[str, str | int] | None = None,
+) -> str:
+    """An HTML table of the given columns (name -> header) with tidy numbers; formats names a
+    column's kind (see _cell)."""
+    formats = formats or {}
     head = "".join(f"<th>{_e(title)}</th>" for title in columns.values())
     rows = []
     for record in frame.to_dict("records"):
         cells = "".join(
-            f"<td>{_e(_fmt(_plain(record.get(name)), digits))}</td>" for name in columns
+            f"<td>{_e(_cell(record.get(name), formats.get(name, digits)))}</td>"
+            for name in columns
         )
         flagged = ' class="flagged"' if record.get("is_flagged") is True else ""
         rows.append(f"<tr{flagged}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _card_table(frame: pd.DataFrame, rows: dict[str, str], digits: int = 3) -> str:
+    """A table with one row per field (name -> label) and one column per record: a few wide
+    records (model versions, timestamps, many metrics) read better down than across."""
+    body = "".join(
+        f"<tr><th>{_e(label)}</th>"
+        + "".join(f"<td>{_e(_cell(r.get(name), digits))}</td>" for r in frame.to_dict("records"))
+        + "</tr>"
+        for name, label in rows.items()
+    )
+    return f'<table class="card"><tbody>{body}</tbody></table>'
 
 
 def _plain(value: Any) -> Any:
@@ -95,21 +143,52 @@ def _no_matured(data: ReportData) -> str:
     )
 
 
+def _metrics(data: ReportData) -> dict[str, Any]:
+    return data.metadata.get("metrics") or {}
+
+
+def _test_fold_table(data: ReportData) -> str:
+    """The test fold's AUC overall, on new and on established leads, beside its baselines."""
+    rows = test_fold_rows(_metrics(data))
+    if not rows:
+        return ""
+    names = [k for k in BASELINE_NAMES if any(k in r.baselines for r in rows)]
+    head = "".join(
+        f"<th>{_e(t)}</th>"
+        for t in ["leads", "test rows", "model AUC", *(BASELINE_NAMES[k] + " AUC" for k in names)]
+    )
+    body = "".join(
+        f"<tr><td>{_e(r.segment)}</td><td>{_e(_fmt(r.n))}</td><td>{_e(_fmt(r.auc))}</td>"
+        + "".join(f"<td>{_e(_fmt(r.baselines.get(k)))}</td>" for k in names)
+        + "</tr>"
+        for r in rows
+    )
+    return (
+        f"<h3>{_e(TEST_FOLD)}: ranking (AUC, 0.5 = a coin toss)</h3>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
 def _overview(data: ReportData) -> str:
-    test = (data.metadata.get("metrics") or {}).get("test") or {}
+    test = _metrics(data).get("test") or {}
+    backtest = ((_metrics(data).get("backtest") or {}).get("summary") or {}).get("auc") or {}
     rows = {
         "model version": data.model_version,
         "scores as of": data.as_of,
-        "leads scored": f"{len(data.scores):,}",
+        "open leads scored": f"{len(data.scores):,}",
         "calibration": (data.metadata.get("calibration") or {}).get("method", "–"),
         "test AUC": _fmt(test.get("auc")),
         "test Brier": _fmt(test.get("brier"), 4),
         "test ECE": _fmt(test.get("ece"), 4),
-        "test top-decile lift": _fmt(test.get("top_decile_lift"), 2),
+        "test top-decile lift": _fmt(test.get("top_decile_lift"), 1),
         "label window": f"{_label_window(data)} days",
     }
+    if backtest.get("mean") is not None:
+        rows["backtest AUC (earlier periods)"] = (
+            f"{_fmt(backtest.get('mean'))} ± {_fmt(backtest.get('std'))}"
+        )
     items = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows.items())
-    body = f'<table class="card">{items}</table>'
+    body = f'<table class="card">{items}</table>' + _test_fold_table(data)
     if not data.evaluation.empty:
         body += "<h3>On matured outcomes, by snapshot</h3>" + _table(
             data.evaluation,
@@ -125,6 +204,7 @@ def _overview(data: ReportData) -> str:
                 "ece": "ECE",
                 "top_decile_lift": "top-decile lift",
             },
+            formats={"n": "int", "positives": "int", "top_decile_lift": 1},
         )
     if data.missing:
         body += _note(f"Not built yet: {', '.join(data.missing)}. {MONITORING_HINT}")
@@ -133,7 +213,7 @@ def _overview(data: ReportData) -> str:
 
 def _calibration(data: ReportData) -> str:
     series = []
-    test_bins = (data.metadata.get("metrics") or {}).get("test_reliability") or []
+    test_bins = _metrics(data).get("test_reliability") or []
     if test_bins:
         series.append(
             (
@@ -160,18 +240,46 @@ def _calibration(data: ReportData) -> str:
         + "</div>"
         + _note(
             "Dots near the dashed diagonal mean the probabilities can be taken at face value: "
-            "of leads scored 0.30, about 30% converted. Dot size follows the number of leads."
+            "of leads scored 0.30, about 30% converted. Dot size follows the number of leads; "
+            "each vertical bar is the 95% (Wilson) interval of the observed rate, wide where a "
+            "bin holds few leads, so a dot far off the diagonal with a long bar is no evidence."
         )
     )
     if matured.empty:
+        body += _note(f"{TEST_FOLD}: the blue points are the model's test fold.")
         body += _no_matured(data)
     return _section("calibration", body)
+
+
+def _test_fold_lift(data: ReportData) -> str:
+    metrics = _metrics(data)
+    model = (metrics.get("test") or {}).get("top_decile_lift")
+    rule = (metrics.get("rule_based") or {}).get("top_decile_lift")
+    if model is None:
+        return ""
+    chart = grouped_bars_svg(
+        ["top tenth of leads"],
+        [("model", [float(model)]), ("rule-based score", [None if rule is None else float(rule)])],
+        "lift over the average rate",
+        "test fold lift",
+        digits=1,
+        reference=1.0,
+    )
+    return (
+        f"<h3>{_e(TEST_FOLD)}</h3>"
+        f'<div class="chart">{chart}</div>'
+        + _note(
+            f"On the test fold the tenth of leads the model ranks highest converted "
+            f"{float(model):.1f} times as often as the average lead; the dashed line (1) is a "
+            "random order."
+        )
+    )
 
 
 def _lift(data: ReportData) -> str:
     latest = _latest(data.lift, data.model_version)
     if latest.empty:
-        return _section("lift", _no_matured(data))
+        return _section("lift", _test_fold_lift(data) + _no_matured(data))
     latest = latest.sort_values("decile")
     charts = bars_svg(
         [str(d) for d in latest["decile"]],
@@ -201,36 +309,291 @@ def _lift(data: ReportData) -> str:
     )
 
 
+def _model_vs_rules(data: ReportData) -> str:
+    rows = [r for r in test_fold_rows(_metrics(data)) if r.auc is not None]
+    charts, notes = [], []
+    if rows:
+        charts.append(
+            grouped_bars_svg(
+                [r.segment for r in rows],
+                [
+                    ("model", [r.auc for r in rows]),
+                    ("rule-based score", [r.baselines.get("rule_based_auc") for r in rows]),
+                    ("lead age alone", [r.baselines.get("lead_age_auc") for r in rows]),
+                ],
+                "AUC on the test fold",
+                "model and rule-based AUC",
+                reference=0.5,
+            )
+        )
+        notes.append(
+            f"Left: {TEST_FOLD}, how well each ranks converters above the rest "
+            "(0.5, the dashed line, is a coin toss)."
+        )
+    if not data.rule_vs_model.empty:
+        frame = data.rule_vs_model
+        charts.append(
+            grouped_bars_svg(
+                [
+                    _fmt(lo) if lo == hi else f"{_fmt(lo)}–{_fmt(hi)}"
+                    for lo, hi in zip(frame["rule_min"], frame["rule_max"], strict=True)
+                ],
+                [("mean model score", [float(v) for v in frame["mean_score"]])],
+                "mean model score (0-100)",
+                "model score by rule-based score",
+                digits=0,
+            )
+        )
+        notes.append(
+            "Right: open leads in six equal groups by the points the rule-based score gives "
+            "them (the labels), with the mean score the model gives the same leads; where the "
+            "bars do not rise with the points, the rules and the model disagree."
+        )
+    if not charts:
+        return _section("model-vs-rules", _note("No rule-based score in this build."))
+    return _section(
+        "model-vs-rules",
+        f'<div class="chart">{"".join(charts)}</div>' + "".join(_note(n) for n in notes),
+    )
+
+
+def _key_factors(data: ReportData) -> str:
+    if data.importance.empty:
+        return _section("key-factors", _note(f"No feature importance recorded. {MONITORING_HINT}"))
+    rows = data.importance
+    chart = hbars_svg(
+        [str(f).replace("_", " ") for f in rows["feature"]],
+        [float(v) for v in rows["mean_abs_shap"]],
+        "mean |SHAP| (how far the feature moves a score, in log-odds)",
+        "key factors",
+    )
+    return _section(
+        "key-factors",
+        f'<div class="chart">{chart}</div>'
+        + _note(
+            "The features that move the model's scores most, across the training leads. "
+            "Each lead's own reasons are in the last table."
+        ),
+    )
+
+
 def _score_distribution(data: ReportData) -> str:
     thresholds = data.metadata.get("tier_thresholds") or dbt_vars().get("tier_thresholds") or {}
     tiers = sorted(set(data.scores["tier"].dropna()) | set(thresholds))
-    summary = (
-        data.scores.groupby("tier")
-        .agg(
-            leads=("score", "size"),
-            mean_probability=("conversion_probability", "mean"),
-            expected_conversions=("conversion_probability", "sum"),
-        )
-        .reset_index()
-    )
-    summary["share"] = summary["leads"] / summary["leads"].sum()
+    summary = tier_summary(data.scores)
     summary["threshold"] = summary["tier"].map(lambda t: thresholds.get(t))
+    total = float(summary["expected_conversions"].sum())
     return _section(
         "score-distribution",
         '<div class="chart">'
-        + stacked_histogram_svg(data.scores, tiers)
+        + tier_panels_svg(data.scores, tiers)
         + "</div>"
         + _table(
             summary,
             {
                 "tier": "tier",
                 "threshold": "probability at or above",
-                "leads": "leads",
+                "leads": "open leads",
                 "share": "share",
                 "mean_probability": "mean probability",
                 "expected_conversions": "expected conversions",
             },
-            digits=3,
+            formats={
+                "threshold": "pct",
+                "leads": "int",
+                "share": "pct",
+                "mean_probability": "pct",
+                "expected_conversions": "int",
+            },
+        )
+        + _note(
+            f"Open leads only (converted leads are left out). The {len(data.scores):,} open "
+            f"leads are expected to bring about {round(total):,} conversions within the label "
+            "window, if the probabilities hold."
+        ),
+    )
+
+
+def _actual_vs_expected(data: ReportData) -> str:
+    done = data.backtest
+    if not done.empty:
+        done = done[done["is_window_complete"].fillna(False).astype(bool)]
+    if done.empty:
+        return _section(
+            "actual-vs-expected",
+            _note(
+                "No snapshot's label window has closed yet, so no tier can be judged on what "
+                "it delivered. Each build adds a snapshot; this chart fills in once the "
+                f"first is {_label_window(data)} days old."
+            ),
+        )
+    latest = done[done["as_of"] == done["as_of"].max()]
+    latest = latest[latest["model_version"] == latest["model_version"].iloc[0]]
+    latest = latest.sort_values("tier")
+    chart = grouped_bars_svg(
+        [str(t) for t in latest["tier"]],
+        [
+            ("expected", [float(v) for v in latest["expected_conversions"]]),
+            ("converted", [float(v) for v in latest["actual_conversions"]]),
+        ],
+        "conversions",
+        "actual and expected conversions by tier",
+        digits=0,
+    )
+    return _section(
+        "actual-vs-expected",
+        f'<div class="chart">{chart}</div>'
+        + _note(
+            f"Snapshot {str(latest['as_of'].iloc[0])[:10]}, its label window closed: the "
+            "conversions its probabilities promised per tier beside those that happened."
+        ),
+    )
+
+
+def _trends(data: ReportData) -> str:
+    history = data.history
+    if not history.empty:
+        history = history[history["model_version"] == data.model_version]
+    builds = sorted(history["as_of"].unique()) if not history.empty else []
+    if len(builds) < 2:
+        return _section(
+            "trends",
+            _note(
+                "One build so far: each build adds a snapshot to lead_score_history, and the "
+                "tier mix, the A-leads per build and the leads that moved appear here from the "
+                "second build on."
+            ),
+        )
+    tiers = sorted(history["tier"].unique())
+    labels = [str(b)[:10] for b in builds]
+    pivot = history.pivot_table(index="as_of", columns="tier", values="leads", aggfunc="sum")
+    pivot = pivot.reindex(builds).fillna(0)
+    top_tier = tiers[0]
+    charts = stacked_bars_svg(
+        labels,
+        [(t, [float(v) for v in pivot[t]]) for t in tiers],
+        "share of scored leads",
+        "tier mix over builds",
+    ) + bars_svg(
+        labels,
+        [float(v) for v in pivot[top_tier]],
+        "build (as of)",
+        f"tier {top_tier} leads per build",
+    )
+    body = f'<div class="chart">{charts}</div>'
+    if not data.movers.empty:
+        body += "<h3>Open leads that moved most since the previous build</h3>" + _table(
+            data.movers,
+            {
+                "lead_id": "lead",
+                "score_before": "score before",
+                "score": "score now",
+                "change": "change",
+                "tier_before": "tier before",
+                "tier": "tier now",
+            },
+            formats={"score_before": "int", "score": "int", "change": "int"},
+        )
+    return _section("trends", body)
+
+
+def _data_quality(data: ReportData) -> str:
+    if data.rejected.empty:
+        text = (
+            MONITORING_HINT
+            if "rejected_rows" in data.missing
+            else "No input row was rejected: every lead, event and conversion was usable."
+        )
+        return _section("data-quality", _note(text))
+    frame = data.rejected
+    labels = [f"{i}: {r}" for i, r in zip(frame["input_name"], frame["reject_reason"], strict=True)]
+    chart = hbars_svg(
+        labels, [float(v) for v in frame["rows"]], "rows rejected", "rejected rows", digits=0
+    )
+    return _section(
+        "data-quality",
+        f'<div class="chart">{chart}</div>'
+        + _note(
+            f"{int(frame['rows'].sum()):,} input rows were set aside, by input and reason; "
+            "each is in the rejected_rows table with its row number, to fix at the source."
+        ),
+    )
+
+
+def _segments(data: ReportData) -> str:
+    latest = _latest(data.segments, data.model_version)
+    if latest.empty:
+        return _section("segments", _test_fold_table(data) + _no_matured(data))
+    latest = latest.sort_values(["is_flagged", "segment_name", "n"], ascending=[False, True, False])
+    flagged = int(latest["is_flagged"].sum())
+    return _section(
+        "segments",
+        _note(
+            f"Snapshot {str(latest['as_of'].iloc[0])[:10]}: {flagged} segment(s) flagged as "
+            "ranked or calibrated materially worse than the whole population."
+        )
+        + _table(
+            latest,
+            {
+                "segment_name": "segment",
+                "segment_value": "value",
+                "n": "leads",
+                "positives": "converted",
+                "auc": "AUC",
+                "auc_gap": "AUC below overall",
+                "ece": "ECE",
+                "ece_gap": "ECE above overall",
+                "is_flagged": "flagged",
+                "flag_reason": "why",
+            },
+            formats={"n": "int", "positives": "int"},
+        ),
+    )
+
+
+def _backtest(data: ReportData) -> str:
+    if data.backtest.empty:
+        hint = MONITORING_HINT if "score_backtest" in data.missing else None
+        return _section(
+            "backtest",
+            _note(
+                hint
+                or "No earlier snapshot yet: each build adds one to lead_score_history, and "
+                "this table follows what became of its leads."
+            ),
+        )
+    rows = data.backtest.sort_values(
+        ["as_of", "model_version", "tier"], ascending=[False, True, True]
+    ).copy()
+    complete = rows["is_window_complete"].fillna(False).astype(bool)
+    # an open window's count is a floor, not a rate: say so instead of printing "0.0%"
+    rows["converted"] = [
+        _fmt(int(v)) if done else f"{int(v):,} so far"
+        for v, done in zip(rows["actual_conversions"].fillna(0), complete, strict=True)
+    ]
+    rows["rate"] = [
+        f"{float(v):.1%}" if done and v == v else "window open"
+        for v, done in zip(rows["conversion_rate"], complete, strict=True)
+    ]
+    return _section(
+        "backtest",
+        _table(
+            rows,
+            {
+                "as_of": "snapshot",
+                "days_since_snapshot": "days ago",
+                "model_version": "model",
+                "tier": "tier",
+                "leads": "leads",
+                "expected_conversions": "expected",
+                "converted": "converted",
+                "rate": "rate",
+            },
+            formats={"leads": "int", "expected_conversions": "int", "days_since_snapshot": "int"},
+        )
+        + _note(
+            f"A snapshot's rate is final once its label window ({_label_window(data)} days) "
+            "has passed; before that, the conversions are counted so far."
         ),
     )
 
@@ -262,70 +625,6 @@ def _drift(data: ReportData) -> str:
     )
 
 
-def _segments(data: ReportData) -> str:
-    latest = _latest(data.segments, data.model_version)
-    if latest.empty:
-        return _section("segments", _no_matured(data))
-    latest = latest.sort_values(["is_flagged", "segment_name", "n"], ascending=[False, True, False])
-    flagged = int(latest["is_flagged"].sum())
-    return _section(
-        "segments",
-        _note(
-            f"Snapshot {str(latest['as_of'].iloc[0])[:10]}: {flagged} segment(s) flagged as "
-            "ranked or calibrated materially worse than the whole population."
-        )
-        + _table(
-            latest,
-            {
-                "segment_name": "segment",
-                "segment_value": "value",
-                "n": "leads",
-                "positives": "converted",
-                "auc": "AUC",
-                "auc_gap": "AUC below overall",
-                "ece": "ECE",
-                "ece_gap": "ECE above overall",
-                "is_flagged": "flagged",
-                "flag_reason": "why",
-            },
-        ),
-    )
-
-
-def _backtest(data: ReportData) -> str:
-    if data.backtest.empty:
-        hint = MONITORING_HINT if "score_backtest" in data.missing else None
-        return _section(
-            "backtest",
-            _note(
-                hint
-                or "No earlier snapshot yet: each build adds one to lead_score_history, and "
-                "this table follows what became of its leads."
-            ),
-        )
-    rows = data.backtest.sort_values(
-        ["as_of", "model_version", "tier"], ascending=[False, True, True]
-    )
-    return _section(
-        "backtest",
-        _table(
-            rows,
-            {
-                "as_of": "snapshot",
-                "days_since_snapshot": "days ago",
-                "model_version": "model",
-                "tier": "tier",
-                "leads": "leads",
-                "expected_conversions": "expected",
-                "actual_conversions": "converted",
-                "conversion_rate": "rate",
-                "is_window_complete": "window complete",
-            },
-            digits=2,
-        ),
-    )
-
-
 def _comparison(data: ReportData) -> str:
     if data.comparison.empty:
         return _section(
@@ -337,7 +636,7 @@ def _comparison(data: ReportData) -> str:
         )
     return _section(
         "champion-challenger",
-        _table(
+        _card_table(
             data.comparison,
             {
                 "champion_version": "champion",
@@ -372,19 +671,24 @@ def _top_leads(data: ReportData) -> str:
     pairs = [_reasons(v) for v in rows["top_factors"]]
     rows["up"] = [p[0] for p in pairs]
     rows["down"] = [p[1] for p in pairs]
+    context = {c: c.replace("_", " ") for c in CONTEXT_COLUMNS if c in rows.columns}
     return _section(
         "top-leads",
-        _table(
+        _note(
+            f"The {len(rows)} open leads with the highest probability (converted leads are "
+            "left out), as leadscore show lists them."
+        )
+        + _table(
             rows,
             {
                 "lead_id": "lead",
                 "score": "score",
                 "tier": "tier",
-                "fit_score": "fit",
-                "engagement_score": "engagement",
+                **context,
                 "up": "pushes the score up",
                 "down": "holds it back",
             },
+            formats={"score": "int"},
         ),
     )
 
@@ -395,12 +699,15 @@ body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; mar
 h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 32px;
      border-bottom: 1px solid #e5e7eb; padding-bottom: 4px; } h3 { font-size: 14px; }
 nav a { margin-right: 12px; font-size: 13px; }
-table { border-collapse: collapse; font-size: 12px; margin: 8px 0; }
+table { border-collapse: collapse; font-size: 12px; margin: 8px 0; max-width: 100%; }
+td { overflow-wrap: break-word; }
+td:first-child { white-space: nowrap; }
+svg { max-width: 100%; height: auto; }
 th, td { border-bottom: 1px solid #e5e7eb; padding: 4px 8px; text-align: left;
          vertical-align: top; }
 table.card th { width: 180px; color: #4b5563; font-weight: normal; }
 tr.flagged td { background: #fdecea; }
-.chart svg { margin-right: 16px; vertical-align: top; }
+.chart { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: flex-start; }
 .note { color: #4b5563; font-size: 13px; max-width: 860px; }
 """
 
@@ -413,10 +720,15 @@ def render_report(data: ReportData, generated_at: datetime | None = None) -> str
         _overview(data),
         _calibration(data),
         _lift(data),
+        _model_vs_rules(data),
+        _key_factors(data),
         _score_distribution(data),
+        _actual_vs_expected(data),
+        _trends(data),
         _drift(data),
         _segments(data),
         _backtest(data),
+        _data_quality(data),
         _comparison(data),
         _top_leads(data),
     ]

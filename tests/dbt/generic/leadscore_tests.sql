@@ -99,16 +99,18 @@
 {% endtest %}
 
 {% test rejected_share(model, input_name, raw_relation) %}
-    {#- Warns or fails when too large a share of an input was rejected: the share, in parts per
-        million, is the test's failure count (vars rejected_share_warn / rejected_share_error).
-        The input's rows are its parsed rows (raw_relation) plus its malformed ones. raw_relation
-        is named, not source()d: a source parent would make `dbt build --select +lead_scores`
-        run this test without building rejected_rows. -#}
+    {#- Warns or fails when too large a share of an input was rejected (vars rejected_share_warn
+        / rejected_share_error). The failing row names the input and its share in words, and so
+        does a line of the build log; the failure count is the number of inputs at fault (0 or
+        1), not a scaled share. The input's rows are its parsed rows (raw_relation) plus its
+        malformed ones. raw_relation is named, not source()d: a source parent would make
+        `dbt build --select +lead_scores` run this test without building rejected_rows. -#}
     {{ config(
-        fail_calc='coalesce(max(rejected_ppm), 0)',
-        warn_if='>' ~ (var('rejected_share_warn') * 1000000) | int,
-        error_if='>' ~ (var('rejected_share_error') * 1000000) | int,
+        fail_calc='count(*)',
+        warn_if='> 0',
+        error_if='> 0 and max(rejected_share) > ' ~ var('rejected_share_error'),
     ) }}
+    {%- set shares_sql %}
     with rejected as (
         select count(*) as n from {{ model }} where input_name = '{{ input_name }}'
     ),
@@ -126,20 +128,42 @@
         '{{ input_name }}' as input_name,
         rejected.n as rejected_rows,
         total.n as total_rows,
-        cast(round(1000000 * rejected.n / total.n) as bigint) as rejected_ppm,
+        rejected.n / total.n as rejected_share,
     from rejected, total
-    where total.n > 0 and rejected.n > 0
+    where total.n > 0 and rejected.n / total.n > {{ var('rejected_share_warn') }}
+    {%- endset %}
+    {%- if not leadscore_compiles_only() -%}
+        {%- for row in run_query(shares_sql) -%}
+            {{ log('Input ' ~ row[0] ~ ': ' ~ '%.1f' | format(100 * row[3]) ~ '% of its rows '
+                ~ 'rejected (' ~ row[1] ~ ' of ' ~ row[2] ~ '); warn above '
+                ~ '%g' | format(100 * var('rejected_share_warn')) ~ '%, fail above '
+                ~ '%g' | format(100 * var('rejected_share_error')) ~ '%. '
+                ~ ('It fails the build. ' if row[3] > var('rejected_share_error') else '')
+                ~ "See why: select reject_reason, count(*) from rejected_rows "
+                ~ "where input_name = '" ~ row[0] ~ "' group by all", info=true) }}
+        {%- endfor -%}
+    {%- endif %}
+    with shares as ({{ shares_sql }})
+
+    select
+        *,
+        'input {{ input_name }}: ' || format('{:.1f}', 100 * rejected_share)
+        || '% of its rows rejected (' || rejected_rows || ' of ' || total_rows
+        || '), warn above {{ var("rejected_share_warn") * 100 }}%, fail above '
+        || '{{ var("rejected_share_error") * 100 }}%' as message,
+    from shares
 {% endtest %}
+
 
 {% test unmapped_event_share(model) %}
     {#- Warns when more than var unmapped_event_share_warn of the events match no taxonomy row,
-        and fails the build above var unmapped_event_share_error. The failure count is the
-        share in parts per million; the build log names the top unmapped kinds and the line to
-        add to the taxonomy file for each. -#}
+        and fails the build above var unmapped_event_share_error. The failing row says the share
+        in words; the build log names the top unmapped kinds and the line to add to the taxonomy
+        file for each. The failure count is 1 when the share is too large, not a scaled share. -#}
     {{ config(
-        fail_calc='coalesce(max(unmapped_ppm), 0)',
-        warn_if='>' ~ (var('unmapped_event_share_warn') * 1000000) | int,
-        error_if='>' ~ (var('unmapped_event_share_error') * 1000000) | int,
+        fail_calc='count(*)',
+        warn_if='> 0',
+        error_if='> 0 and max(unmapped_share) > ' ~ var('unmapped_event_share_error'),
     ) }}
     {%- if not leadscore_compiles_only() -%}
         {%- set top = run_query('select channel, event_type, page_category, events, share_of_events, '
@@ -159,35 +183,72 @@
                 ~ (lines | join('\n')), info=true) }}
         {%- endif -%}
     {%- endif %}
-    select cast(round(1000000 * max(unmapped_share_of_events)) as bigint) as unmapped_ppm
+    select
+        max(unmapped_share_of_events) as unmapped_share,
+        format('{:.1f}', 100 * max(unmapped_share_of_events))
+        || '% of events match no row of the event taxonomy, warn above '
+        || '{{ var("unmapped_event_share_warn") * 100 }}%, fail above '
+        || '{{ var("unmapped_event_share_error") * 100 }}%' as message,
     from {{ model }}
-    having count(*) > 0
+    having count(*) > 0 and max(unmapped_share_of_events) > {{ var('unmapped_event_share_warn') }}
 {% endtest %}
 
 {% test psi_within_limits(model, column_name, count_column='current_leads') %}
     {#- Drift gate: warns when a PSI exceeds var psi_warn and fails the build above var
         psi_error (unless the test's severity is warn). Populations smaller than var
-        drift_min_leads are not judged: their PSI is mostly sampling noise. The failure count
-        is the largest PSI in parts per million; the rows returned are the drifting ones.
-        A backfill (as_of before the cutoffs the model's reference distribution was taken at)
-        is not judged: its leads are younger and fewer than the reference's, so the PSI would
-        measure the calendar, not drift. The build log says so. -#}
+        drift_min_leads are not judged: their PSI is mostly sampling noise. The failing rows
+        are the drifting features, each with a message naming it and its PSI against the two
+        lines, and the build log lists them; the failure count is the number of drifting
+        features. A backfill (as_of before the cutoffs the model's reference distribution was
+        taken at) is not judged: its leads are younger and fewer than the reference's, so the
+        PSI would measure the calendar, not drift. The build log says so. -#}
     {{ config(
-        fail_calc='coalesce(max(psi_ppm), 0)',
-        warn_if='>' ~ (var('psi_warn') * 1000000) | int,
-        error_if='>' ~ (var('psi_error') * 1000000) | int,
+        fail_calc='count(*)',
+        warn_if='> 0',
+        error_if='> 0 and max(' ~ column_name ~ ') > ' ~ var('psi_error'),
     ) }}
     {%- set skip_reason = leadscore_drift_skip_reason() %}
     {%- if skip_reason and execute %}{{ log(skip_reason, info=true) }}{% endif %}
-    select
-        *,
-        cast(round(1000000 * {{ column_name }}) as bigint) as psi_ppm,
+    {%- set drifting_sql %}
+    select *
     from {{ model }}
     where
         {{ 'false' if skip_reason else 'true' }}
         and {{ column_name }} > {{ var('psi_warn') }}
         and {{ count_column }} >= {{ var('drift_min_leads') }}
+    {%- endset %}
+    {%- if not skip_reason and not leadscore_compiles_only() -%}
+        {%- set rows = run_query('select feature, ' ~ column_name ~ ' from (' ~ drifting_sql
+            ~ ') as drifting order by ' ~ column_name ~ ' desc, feature') -%}
+        {%- if rows | length > 0 -%}
+            {%- set lines = [] -%}
+            {%- for row in rows -%}
+                {%- do lines.append('  ' ~ ('the score' if row[0] == '__score__'
+                    else 'feature ' ~ row[0]) ~ ': PSI ' ~ '%.3f' | format(row[1])
+                    ~ (' is above the error line ' ~ var('psi_error') if row[1] > var('psi_error')
+                    else ' is above the warn line ' ~ var('psi_warn') ~ ' (error above '
+                    ~ var('psi_error') ~ ')')) -%}
+            {%- endfor -%}
+            {{ log('Drift: ' ~ (rows | length) ~ ' measured column(s) moved beyond PSI '
+                ~ var('psi_warn') ~ ' from the training distribution:\n'
+                ~ (lines | join('\n')), info=true) }}
+        {%- endif -%}
+    {%- endif %}
+    with drifting as ({{ drifting_sql }})
+
+    select
+        *,
+        case when feature = '__score__' then 'the score' else 'feature ' || feature end
+        || ': PSI ' || format('{:.3f}', {{ column_name }})
+        || case
+            when {{ column_name }} > {{ var('psi_error') }}
+                then ' is above the error line {{ var("psi_error") }}'
+            else ' is above the warn line {{ var("psi_warn") }} (error above '
+                || '{{ var("psi_error") }})'
+        end as message,
+    from drifting
 {% endtest %}
+
 
 {% test auc_near_test_auc(model, column_name, test_auc_column='test_auc') %}
     {#- Warns when the AUC on the most recently matured outcomes of a model version falls more

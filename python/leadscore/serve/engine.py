@@ -1,0 +1,280 @@
+"""The serving state (compiled query, snapshot, model) and the engine that swaps it on change.
+
+A ``ServingState`` is immutable once built: its own in-memory DuckDB database with the serving
+snapshot attached read-only and the scoring functions registered, and the query compiled for
+one model version. The ``Engine`` polls the champion pointer and the snapshot file; when either
+changes it builds a new state beside the old one and swaps a single reference, so a request
+holds one state from start to end (the old model and snapshot, or the new ones, never a mix).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from leadscore import udf
+from leadscore.artifacts import NO_MODEL, ModelError, champion_version
+from leadscore.config import models_dir
+from leadscore.scoring import get_scorer
+from leadscore.serve.compiler import (
+    REQUEST_ROW_OFFSET,
+    CompileError,
+    ServingQuery,
+    compile_serving,
+)
+
+__all__ = ["Engine", "LeadInput", "ServingState", "Unavailable"]
+
+log = logging.getLogger("leadscore.serve")
+
+
+class Unavailable(RuntimeError):
+    """No state can answer: no model, no snapshot, or still loading. The message says what to do."""
+
+
+@dataclass(frozen=True)
+class LeadInput:
+    """One lead of a request as raw text, in the input contract's column names."""
+
+    lead_id: str
+    #: raw lead column -> text (None: not given)
+    attributes: dict[str, str | None]
+    #: events as raw column -> text
+    events: list[dict[str, str | None]]
+
+
+@dataclass(frozen=True)
+class ServingState:
+    """Everything one answer needs, built once and never changed."""
+
+    query: ServingQuery
+    snapshot: Path
+    snapshot_key: tuple[int, ...]
+    snapshot_as_of: datetime
+    snapshot_built_at: datetime
+    model: dict[str, Any]
+    loaded_at: datetime
+    _pool: queue.Queue = field(repr=False, compare=False)
+    _database: duckdb.DuckDBPyConnection = field(repr=False, compare=False)
+
+    @property
+    def model_version(self) -> str:
+        return self.query.model_version
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = self._pool.get()
+        try:
+            yield con
+        finally:
+            self._pool.put(con)
+
+    def score(self, leads: Sequence[LeadInput], as_of: datetime) -> list[dict[str, Any]]:
+        """The serving query's row for each lead, in order (scores or the reasons it has none)."""
+        params: dict[str, Any] = {"as_of": as_of.strftime("%Y-%m-%d %H:%M:%S.%f")}
+        lead_id_column = self.query.contract["lead_id_column"]
+        for i, column in enumerate(self.query.lead_columns):
+            params[f"lead_{i}"] = [
+                lead.lead_id if column == lead_id_column else lead.attributes.get(column)
+                for lead in leads
+            ]
+        params["lead_row"] = list(range(1, len(leads) + 1))
+        events = [event for lead in leads for event in lead.events]
+        for i, column in enumerate(self.query.event_columns):
+            params[f"event_{i}"] = [event.get(column) for event in events]
+        params["event_row"] = [REQUEST_ROW_OFFSET + k for k in range(len(events))]
+        with self._connection() as con:
+            cursor = con.execute(self.query.sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def known_leads(self, lead_ids: Sequence[str]) -> set[str]:
+        with self._connection() as con:
+            rows = con.execute(
+                "select lead_id from snapshot.stg_raw__leads where lead_id in (select unnest($1))",
+                [list(lead_ids)],
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    def close(self) -> None:
+        while not self._pool.empty():
+            self._pool.get_nowait().close()
+        self._database.close()
+
+
+def _snapshot_key(path: Path) -> tuple[int, ...] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def build_state(
+    snapshot: Path,
+    artifacts: Path,
+    model_version: str | None,
+    connections: int,
+    workdir: Path | None = None,
+) -> ServingState:
+    """Compile the query and open the snapshot; raises Unavailable with what to do."""
+    key = _snapshot_key(snapshot)
+    if key is None:
+        raise Unavailable(
+            f"No serving snapshot at {snapshot}. A successful `dbt build` publishes it "
+            "(set LEADSCORE_PUBLISH_DIR or --snapshot to read another one)."
+        )
+    try:
+        scorer = get_scorer(model_version, artifacts)
+    except ModelError as exc:
+        raise Unavailable(str(exc)) from exc
+    try:
+        query = compile_serving(snapshot, artifacts, model_version, workdir)
+    except CompileError as exc:
+        raise Unavailable(str(exc)) from exc
+    if query.model_version != scorer.version:  # the champion moved while compiling
+        raise Unavailable(f"The champion changed while loading {scorer.version}; retrying")
+    database = duckdb.connect(config={"threads": 1})
+    database.execute(f"attach '{snapshot}' as snapshot (read_only)")
+    as_of, built_at = database.execute(
+        "select as_of, built_at from snapshot.serving_snapshot"
+    ).fetchall()[0]
+    udf.register(database, artifacts)  # the functions belong to the database: every cursor has them
+    pool: queue.Queue = queue.Queue()
+    for _ in range(connections):
+        pool.put(database.cursor())
+    meta = scorer.metadata
+    model = {
+        "version": scorer.version,
+        "feature_schema_hash": meta["feature_schema_hash"],
+        "features": [{"name": f["name"], "kind": f["kind"]} for f in meta["features"]],
+        "metrics": meta.get("metrics", {}),
+        "calibration": (meta.get("calibration") or {}).get("method"),
+    }
+    return ServingState(
+        query=query,
+        snapshot=snapshot,
+        snapshot_key=key,
+        snapshot_as_of=as_of,
+        snapshot_built_at=built_at,
+        model=json.loads(json.dumps(model, default=str)),
+        loaded_at=datetime.now(),
+        _pool=pool,
+        _database=database,
+    )
+
+
+class Engine:
+    """Holds the current state and replaces it when the champion or the snapshot changes."""
+
+    def __init__(
+        self,
+        snapshot: Path,
+        artifacts: Path,
+        model_version: str | None = None,
+        connections: int = 2,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        self.snapshot = snapshot
+        self.artifacts = artifacts
+        self.model_version = model_version
+        self.connections = connections
+        self.poll_seconds = poll_seconds
+        self._state: ServingState | None = None
+        self._problem = "The service is starting: loading the model and the snapshot. Retry soon."
+        self._workdir = Path(tempfile.mkdtemp(prefix="leadscore-serve-"))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._refresh_lock = threading.Lock()
+
+    def state(self) -> ServingState:
+        """The current state (read once per request), or Unavailable saying why not."""
+        state = self._state
+        if state is None:
+            raise Unavailable(self._problem)
+        return state
+
+    @property
+    def problem(self) -> str | None:
+        return None if self._state is not None else self._problem
+
+    def _wanted(self) -> tuple[str | None, tuple[int, ...] | None]:
+        version = self.model_version or champion_version(self.artifacts)
+        return version, _snapshot_key(self.snapshot)
+
+    def refresh(self) -> bool:
+        """Load a new state if the model or snapshot changed; True when one was swapped in."""
+        with self._refresh_lock:
+            version, key = self._wanted()
+            current = self._state
+            if current is not None and (current.model_version, current.snapshot_key) == (
+                version,
+                key,
+            ):
+                return False
+            if version is None:
+                problem = NO_MODEL.format(where=models_dir(self.artifacts))
+                if current is None:
+                    self._problem = problem
+                else:  # the champion pointer vanished: keep answering with the loaded model
+                    log.warning("%s; still serving %s", problem, current.model_version)
+                return False
+            try:
+                state = build_state(
+                    self.snapshot, self.artifacts, version, self.connections, self._workdir
+                )
+            except Unavailable as exc:
+                if current is None:
+                    self._problem = str(exc)
+                log.warning("not reloading: %s", exc)
+                return False
+            self._state = state  # the swap: one reference assignment
+            log.info(
+                "serving model %s on the snapshot built %s (as_of %s)",
+                state.model_version,
+                state.snapshot_built_at,
+                state.snapshot_as_of,
+            )
+            if current is not None:
+                # requests that took the old state keep it; close it once they are done
+                threading.Timer(30.0, current.close).start()
+            return True
+
+    def start(self) -> None:
+        """Load in the background and keep watching for a new model or snapshot."""
+
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    self.refresh()
+                except Exception as exc:  # a watcher that dies would silently stop reloads
+                    log.exception("reload failed: %s", exc)
+                    if self._state is None:
+                        self._problem = f"Loading the model and snapshot failed: {exc}"
+                self._stop.wait(self.poll_seconds)
+
+        self._thread = threading.Thread(target=loop, name="leadscore-serve-reload", daemon=True)
+        self._thread.start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self._state is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self._state is not None
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

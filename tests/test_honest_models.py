@@ -1,0 +1,210 @@
+"""Honest models on realistic funnels: training rows that mirror scoring, and test metrics that
+hold on a later period nobody looked at.
+
+One fast-converter simulation of 18 months is built twice: first as of six months before its
+end (train a model, read the metrics it reports), then as of a date after the data ended (the
+build must say so, and the later, untouched period grades the reported metrics).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import BIN, Workspace
+from leadscore.artifacts import champion_version, load_artifact
+from leadscore.metrics import auc
+from leadscore.scoring import Scorer
+from leadscore.training import TrainConfig, TrainingError, encode_features, train_model
+
+WINDOW = "label_window_days: 30"
+END = date(2026, 6, 1)
+EARLY_AS_OF = "2025-12-01 00:00:00"  # six months before the data ends
+LATE_AS_OF = "2026-09-01 00:00:00"  # three months after it ended
+FEATURE_MODELS = ("--select", "+lead_training_set", "--exclude-resource-type", "test", "unit_test")
+
+
+def generate(ws: Workspace, mode: str, leads: int, months: int) -> None:
+    ws.run(
+        str(BIN / "leadscore"), "generate", "--leads", str(leads), "--seed", "11",
+        "--end", END.isoformat(), "--months", str(months), "--mode", mode,
+        "--label-window-days", "30", "--out", str(ws.raw), "--truth-out", str(ws.truth),
+        "--quiet",
+    )  # fmt: skip
+
+
+def train(ws: Workspace, *args: str) -> dict:
+    ws.train("--backtest-periods", "2", *args)
+    return load_artifact(champion_version(ws.artifacts), ws.artifacts).metadata
+
+
+@dataclass
+class History:
+    ws: Workspace
+    metadata: dict  # the model trained as of EARLY_AS_OF
+    late_build: subprocess.CompletedProcess[str]  # the build as of LATE_AS_OF
+
+
+@pytest.fixture(scope="session")
+def fast_history(tmp_path_factory: pytest.TempPathFactory) -> History:
+    ws = Workspace(tmp_path_factory.mktemp("fast_history"))
+    generate(ws, "fast", leads=6000, months=18)
+    ws.dbt("build", *FEATURE_MODELS, as_of=EARLY_AS_OF, vars=WINDOW)
+    # a 90-day test period: enough new leads for the reported AUC to be more than noise
+    metadata = train(ws, "--test-days", "90")
+    late = ws.dbt("build", *FEATURE_MODELS, as_of=LATE_AS_OF, vars=WINDOW)
+    return History(ws, metadata, late)
+
+
+def test_fast_converters_are_positives_at_their_early_cutoffs(fast_history):
+    ws = fast_history.ws
+    fast, positive = ws.sql(
+        """
+        select
+            count(distinct c.lead_id),
+            count(distinct t.lead_id) filter (where t.label = 1 and t.cutoff_kind = 'early'),
+        from stg_raw__conversions as c
+        inner join stg_raw__leads as l using (lead_id)
+        left join lead_training_set as t using (lead_id)
+        where c.converted_at between l.created_at + interval 1 hour
+            and l.created_at + interval 1 day
+            and l.created_at < timestamp '2026-04-01'
+        """
+    )[0]
+    assert fast > 50
+    assert positive == fast  # every lead converting on its first day is a positive
+
+
+def test_a_build_after_the_data_ended_says_which_as_of_to_use(fast_history):
+    out = fast_history.late_build.stdout
+    assert "the data ends at 2026-05-31" in out and "--vars \"{as_of: '2026-05-31" in out
+    newest, positives = fast_history.ws.sql(
+        "select max(as_of), sum(label) from lead_training_set"
+    )[0]
+    # cutoffs follow the data's end (minus the 30-day window), not the build's as_of
+    assert pd.Timestamp(newest) <= pd.Timestamp("2026-05-02") and positives > 100
+
+
+def later_new_leads(history: History) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Labels and served probabilities of leads created after the model's data ended, at their
+    early cutoffs: a period no part of training saw."""
+    ws = history.ws
+    artifact = load_artifact(history.metadata["version"], ws.artifacts)
+    frame = ws.df(
+        f"""
+        select t.*
+        from lead_training_set as t
+        inner join stg_raw__leads as l on t.lead_id = l.lead_id
+        where t.cutoff_kind = 'early' and l.created_at >= timestamp '{EARLY_AS_OF}'
+        """
+    )
+    vocabularies = {
+        f["name"]: f["vocabulary"] for f in artifact.metadata["features"] if "vocabulary" in f
+    }
+    x = encode_features(frame, artifact.metadata["features"], vocabularies)
+    return frame["label"].to_numpy(), Scorer(artifact).predict_proba(x), frame
+
+
+def test_reported_new_lead_auc_holds_on_a_later_untouched_period(fast_history):
+    reported = fast_history.metadata["metrics"]["segments"]["new_leads"]["model"]["auc"]
+    y, p, _ = later_new_leads(fast_history)
+    assert y.sum() > 100
+    assert abs(auc(y, p) - reported) <= 0.03, (auc(y, p), reported)
+
+
+def test_new_lead_auc_comes_close_to_the_oracle_on_the_same_rows(fast_history):
+    new_leads = fast_history.metadata["metrics"]["segments"]["new_leads"]
+    assert new_leads["oracle_auc"] > 0.5
+    assert new_leads["model"]["auc"] >= 0.95 * new_leads["oracle_auc"]
+
+
+def test_metrics_name_new_and_established_leads_with_baselines_on_the_same_rows(fast_history):
+    segments = fast_history.metadata["metrics"]["segments"]
+    for name in ("new_leads", "established_leads"):
+        baselines = segments[name]["baselines"]
+        assert set(baselines) == {"lead_age_auc", "rule_based_auc", "logistic_regression_auc"}
+    assert segments["new_leads"]["model"]["n"] + segments["established_leads"]["model"]["n"] <= (
+        segments["all"]["model"]["n"]
+    )
+    backtest = fast_history.metadata["metrics"]["backtest"]
+    assert backtest["periods_evaluated"] == 2 and set(backtest["summary"]["auc"]) == {
+        "mean", "std"
+    }  # fmt: skip
+
+
+def test_training_records_the_label_window_the_set_was_built_with(fast_history):
+    # built with --vars label_window_days: 30; dbt_project.yml says 90
+    assert fast_history.metadata["label_window_days"] == 30
+    assert fast_history.metadata["training_window"]["embargo_days"] == 7
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="at 3,000 leads and 12 months the test period's worst bin gap is 0.043: the shifted "
+    "leads are too few of its rows for the 0.05 threshold; the shift needs a sharper signal",
+)
+def test_a_regime_shift_shows_in_the_calibration_report(tmp_path: Path):
+    ws = Workspace(tmp_path)
+    generate(ws, "shift", leads=3000, months=12)
+    ws.dbt("build", *FEATURE_MODELS, vars=WINDOW)
+    metrics = train(ws, "--backtest-periods", "0")["metrics"]
+    assert metrics["test_worst_bin_gap"] > 0.05
+    assert any("Calibration is off on the test period" in w for w in metrics["warnings"])
+    # the late leads convert more often than the model was calibrated for: it under-predicts
+    assert metrics["test"]["positive_rate"] > 1.2 * metrics["test_mean_predicted"]
+
+
+LOCK_HOLDER = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_locked_warehouse_at_the_end_says_what_to_do_and_keeps_the_champion(
+    fast_history, tmp_path, monkeypatch
+):
+    ws = fast_history.ws.copy_to(tmp_path / "ws")
+    champion = ws.champion()
+    holder: list[subprocess.Popen[str]] = []
+    import leadscore.training as training
+
+    load = training.load_training_set
+
+    def load_then_lock(warehouse: Path) -> pd.DataFrame:
+        frame = load(warehouse)
+        # another process (a dbt build) takes the warehouse while the model trains
+        process = subprocess.Popen(
+            [sys.executable, "-c", LOCK_HOLDER, str(warehouse)], stdout=subprocess.PIPE, text=True
+        )
+        holder.append(process)
+        assert process.stdout.readline().strip() == "locked"
+        return frame
+
+    monkeypatch.setattr(training, "load_training_set", load_then_lock)
+    monkeypatch.setenv("LEADSCORE_TRUTH_DIR", str(ws.truth))
+    config = TrainConfig(
+        warehouse=ws.warehouse, artifacts=ws.artifacts, min_fold_rows=20, min_data_in_leaf=10,
+        threads=1, version="while-locked", backtest_periods=0,
+    )  # fmt: skip
+    try:
+        expected = r"while-locked.*not the champion.*leadscore promote"
+        with pytest.raises(TrainingError, match=expected):
+            train_model(config)
+    finally:
+        for process in holder:
+            process.kill()
+            process.wait()
+    assert ws.champion() == champion
+    assert json.loads(
+        (ws.artifacts / "models" / "while-locked" / "metadata.json").read_text()
+    )["version"] == "while-locked"
