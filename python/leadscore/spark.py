@@ -312,6 +312,7 @@ _FUNCTIONS = {
     # a TIMESTAMP WITH TIME ZONE as naive UTC (the session time zone is UTC)
     "timezone": "cast({1} as timestamp_ntz)",
     "list_position": "array_position({0}, {1})",
+    "to_hours": "make_dt_interval(0, {0}, 0, 0)",
     "list_select": "transform({1}, leadscore_i -> element_at({0}, cast(leadscore_i as int)))",
     "list_sum": "aggregate({0}, cast(0 as double), (acc, x) -> acc + x)",
 }
