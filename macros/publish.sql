@@ -9,6 +9,10 @@
 {%- endmacro %}
 
 {% macro leadscore_publish_scores(results) %}
+    {{ return(adapter.dispatch('leadscore_publish_scores')(results)) }}
+{% endmacro %}
+
+{% macro default__leadscore_publish_scores(results) %}
     {% if not execute %}{{ return('') }}{% endif %}
     {% set built = [] %}
     {% set problems = [] %}

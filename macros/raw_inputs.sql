@@ -92,6 +92,10 @@
 {% endmacro %}
 
 {% macro leadscore_register_raw_inputs() %}
+    {{ return(adapter.dispatch('leadscore_register_raw_inputs')()) }}
+{% endmacro %}
+
+{% macro default__leadscore_register_raw_inputs() %}
     {% if not execute %}{{ return('') }}{% endif %}
     {% set schema = 'leadscore_raw' %}
     {% set contract = leadscore_raw_contract() %}
@@ -256,6 +260,16 @@
         ~ "from " ~ rejects ~ ") group by line order by line") %}
 {% endmacro %}
 
+{% macro leadscore_relation_columns(reader) %}
+    {{ return(adapter.dispatch('leadscore_relation_columns')(reader)) }}
+{% endmacro %}
+
+{% macro default__leadscore_relation_columns(reader) %}
+    {% set columns = [] %}
+    {% for row in run_query('describe select * from ' ~ reader) %}{% do columns.append(row[0]) %}{% endfor %}
+    {{ return(columns) }}
+{% endmacro %}
+
 {% macro leadscore_contract_select(name, reader, origin, spec) %}
     {#- A select over the input that has every contract column (optional ones as NULL when the
         file lacks them), or an empty relation of the same shape when the input is absent.
@@ -269,9 +283,9 @@
     {% endif %}
     {% set present = [] %}
     {% set present_lower = [] %}
-    {% for row in run_query('describe select * from ' ~ reader) if row[0] != 'leadscore_row_number' %}
-        {% do present.append(row[0]) %}
-        {% do present_lower.append(row[0] | lower) %}
+    {% for column in leadscore_relation_columns(reader) if column != 'leadscore_row_number' %}
+        {% do present.append(column) %}
+        {% do present_lower.append(column | lower) %}
     {% endfor %}
     {% set missing = [] %}
     {% for column in spec.required %}

@@ -8,9 +8,8 @@
     {#- The rules as dicts, each with `missing` set when its attribute or feature is absent. -#}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- set attributes = leadscore_categorical_features() + leadscore_numeric_features() -%}
-    {%- set rows = run_query("select rule, kind, feature, operator, value, points from read_csv("
-        ~ leadscore_sql_string(leadscore_seed_file('rule_based_points')) ~ ", header = true, "
-        ~ "all_varchar = true) order by all") -%}
+    {%- set rows = run_query("select rule, kind, feature, operator, value, points from "
+        ~ leadscore_csv_relation(leadscore_seed_file('rule_based_points')) ~ " order by all") -%}
     {%- set rules = [] -%}
     {%- for row in rows -%}
         {%- set rule = {'rule': row[0], 'kind': row[1], 'feature': row[2], 'operator': row[3],

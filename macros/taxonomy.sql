@@ -56,15 +56,23 @@
     {%- endif -%}
 {%- endmacro %}
 
+{% macro leadscore_csv_relation(path) -%}
+    {#- A relation reading a CSV file with a header, every value as text. -#}
+    {{- return(adapter.dispatch('leadscore_csv_relation')(path)) -}}
+{%- endmacro %}
+
+{% macro default__leadscore_csv_relation(path) -%}
+    {{- return("read_csv(" ~ leadscore_sql_string(path) ~ ", header = true, all_varchar = true)") -}}
+{%- endmacro %}
+
 {% macro leadscore_taxonomy() %}
     {#- The taxonomy's rows as dicts (channel, event_type, page_category, intent_category,
         role), lowercased; empty while dbt parses. Stops with the file named when the file
         lacks a column the features need or names an unknown role. -#}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- set path = leadscore_taxonomy_file() -%}
-    {%- set reader = "read_csv(" ~ leadscore_sql_string(path) ~ ", header = true, all_varchar = true)" -%}
-    {%- set columns = [] -%}
-    {%- for row in run_query('describe select * from ' ~ reader) -%}{%- do columns.append(row[0] | lower) -%}{%- endfor -%}
+    {%- set reader = leadscore_csv_relation(path) -%}
+    {%- set columns = leadscore_relation_columns(reader) | map('lower') | list -%}
     {%- set missing = [] -%}
     {%- for column in ['channel', 'event_type', 'page_category', 'intent_category', 'intent_weight'] -%}
         {%- if column not in columns -%}{%- do missing.append(column) -%}{%- endif -%}

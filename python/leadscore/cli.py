@@ -265,6 +265,10 @@ Run dbt in the leadscore project with its bundled profile.
   leadscore build --select tag:scoring   the same, scoring models only
   leadscore build run --select lead_features
                                          any dbt command and options, passed through
+  leadscore build --target spark [--master URL] [--spark-home DIR] [dbt options]
+                                         the same project on Apache Spark (pip install -e
+                                         ".[spark]"): master local[*] by default, or
+                                         spark://host:7077, yarn, k8s://...
 
 Settings come from the environment (LEADSCORE_DB, LEADSCORE_DATA_DIR, LEADSCORE_ARTIFACTS,
 LEADSCORE_PUBLISH_DIR) and dbt vars (--vars '{as_of: ...}'); see dbt_project.yml."""
@@ -280,11 +284,38 @@ def _build(argv: list[str]) -> int:
     if argv[:1] in (["-h"], ["--help"]):
         print(BUILD_HELP)
         return 0
+    if _target(argv) == "spark":
+        from leadscore import spark
+
+        return spark.main(_without_target(argv))
     if not argv or argv[0] not in DBT_COMMANDS:
         argv = ["build", *argv]
     if argv[0] == "build" and "--exclude-resource-type" not in argv:
         argv = [*argv, "--exclude-resource-type", "unit_test"]
     return _dbt(argv)
+
+
+def _target(argv: list[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == "--target" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--target="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _without_target(argv: list[str]) -> list[str]:
+    """argv without --target X (leadscore.spark sets the target itself)."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--target":
+            skip = True
+        elif not arg.startswith("--target="):
+            out.append(arg)
+    return out
 
 
 def _dbt(argv: list[str]) -> int:

@@ -33,7 +33,14 @@ import pyarrow.compute as pc
 from leadscore.artifacts import ModelError
 from leadscore.scoring import Scorer, get_scorer
 
-__all__ = ["DEFAULT_PII_SALT", "features_to_matrix", "model_info", "register"]
+__all__ = [
+    "DEFAULT_PII_SALT",
+    "explain_arrays",
+    "features_to_matrix",
+    "model_info",
+    "register",
+    "scorer_for",
+]
 
 #: used when LEADSCORE_PII_SALT is unset (the build warns): set your own salt
 DEFAULT_PII_SALT = "leadscore-default-salt"
@@ -68,7 +75,8 @@ def features_to_matrix(
     return matrix, is_null
 
 
-def _scorer_for(version: pa.ChunkedArray | pa.Array, root: Path) -> Scorer:
+def scorer_for(version: pa.ChunkedArray | pa.Array, root: Path) -> Scorer:
+    """The scorer of the one model version a batch names (the champion when it names none)."""
     values = [v for v in pc.unique(version).to_pylist() if v]
     if len(values) > 1:
         raise ValueError("leadscore_score takes one model version per call site")
@@ -93,6 +101,37 @@ def model_info(version: str | None, root: Path) -> str:
     )
 
 
+def explain_arrays(
+    root: Path,
+    version: pa.Array | pa.ChunkedArray,
+    features: pa.Array | pa.ChunkedArray,
+    categories: pa.Array | pa.ChunkedArray,
+    contributions: pa.Array | pa.ChunkedArray,
+    templates: pa.Array | pa.ChunkedArray,
+    attributes: pa.Array | pa.ChunkedArray,
+) -> pa.Array:
+    """``{top_factors, top_reasons}`` per row (leadscore_explain, on DuckDB and on Spark)."""
+    from leadscore.reasons import explain_batch, parse_templates
+
+    scorer = scorer_for(version, root)
+    spec = scorer.metadata["features"]
+    template_text = next((t for t in templates.to_pylist() if t), None)
+    declared = next((a for a in attributes.to_pylist() if a), None) or []
+    factors, reasons = explain_batch(
+        [f["name"] for f in spec],
+        [f["kind"] for f in spec],
+        features.to_pylist(),
+        categories.to_pylist(),
+        contributions.to_pylist(),
+        parse_templates(template_text),
+        frozenset(declared),
+    )
+    return pa.StructArray.from_arrays(
+        [pa.array(factors, type=pa.string()), pa.array(reasons, type=pa.string())],
+        names=["top_factors", "top_reasons"],
+    )
+
+
 def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
     """Register the leadscore functions on a DuckDB connection."""
     varchar = duckdb.sqltype("VARCHAR")
@@ -100,12 +139,12 @@ def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
     double_list = duckdb.sqltype("DOUBLE[]")
 
     def score(version: pa.ChunkedArray, features: pa.ChunkedArray) -> pa.Array:
-        scorer = _scorer_for(version, root)
+        scorer = scorer_for(version, root)
         matrix, is_null = features_to_matrix(features, scorer.n_features)
         return pa.array(scorer.predict_proba(matrix), mask=is_null, type=pa.float64())
 
     def contributions(version: pa.ChunkedArray, features: pa.ChunkedArray) -> pa.Array:
-        scorer = _scorer_for(version, root)
+        scorer = scorer_for(version, root)
         matrix, is_null = features_to_matrix(features, scorer.n_features)
         values = scorer.contributions(matrix)
         width = scorer.n_features + 1
@@ -121,24 +160,8 @@ def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
         templates: pa.ChunkedArray,
         attributes: pa.ChunkedArray,
     ) -> pa.Array:
-        from leadscore.reasons import explain_batch, parse_templates
-
-        scorer = _scorer_for(version, root)
-        spec = scorer.metadata["features"]
-        template_text = next((t for t in templates.to_pylist() if t), None)
-        declared = next((a for a in attributes.to_pylist() if a), None) or []
-        factors, reasons = explain_batch(
-            [f["name"] for f in spec],
-            [f["kind"] for f in spec],
-            features.to_pylist(),
-            categories.to_pylist(),
-            contributions.to_pylist(),
-            parse_templates(template_text),
-            frozenset(declared),
-        )
-        return pa.StructArray.from_arrays(
-            [pa.array(factors, type=pa.string()), pa.array(reasons, type=pa.string())],
-            names=["top_factors", "top_reasons"],
+        return explain_arrays(
+            root, version, features, categories, contributions, templates, attributes
         )
 
     def info(version: str | None) -> str:
