@@ -14,6 +14,7 @@ incremental benchmarks) does not change. Results: bench/results/training_<scale>
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 from pathlib import Path
@@ -104,10 +105,13 @@ def main() -> None:
         runs.append(run)
         logs.append((bench.root / "logs" / "bench-last-command.log").read_text())
         say(f"repeat {repeat + 1}: {run.wall:.1f}s, peak {gib(run.peak_rss)}")
+    metadata_path = scratch / "models" / f"bench-{bench.repeats - 1}" / "metadata.json"
+    metrics = json.loads(metadata_path.read_text())["metrics"]
     shutil.rmtree(scratch, ignore_errors=True)
 
     best = re.findall(r"best iteration (\d+)", logs[-1])
-    test = re.findall(r"test: AUC ([0-9.]+).*oracle AUC ([0-9.]+)", logs[-1])
+    test_auc = metrics.get("test", {}).get("auc")
+    oracle_auc = metrics.get("oracle_auc")
     f = bench.figures
     f.update(
         training_rows=rows,
@@ -120,8 +124,8 @@ def main() -> None:
         train_rows_per_second=rows / median([r.wall for r in runs]),
         train_peak_rss_bytes=max(r.peak_rss for r in runs),
         best_iteration=int(best[0]) if best else None,
-        test_auc=float(test[0][0]) if test else None,
-        oracle_auc=float(test[0][1]) if test else None,
+        test_auc=test_auc,
+        oracle_auc=oracle_auc,
     )
     print()
     print(table(

@@ -27,8 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         "Reads the champion model and the published serving snapshot read-only, and picks up "
         "`leadscore promote` and new builds without a restart.",
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (127.0.0.1; 0.0.0.0 for all)"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
     parser.add_argument(
         "--model-version", default=defaults.model_version,
         help="serve this version (default: the champion, followed as it is promoted)",
@@ -37,12 +39,16 @@ def main(argv: list[str] | None = None) -> int:
         "--snapshot", type=Path, default=defaults.snapshot,
         help="serving snapshot (default: $LEADSCORE_PUBLISH_DIR/serving.duckdb)",
     )
-    parser.add_argument("--artifacts", type=Path, default=defaults.artifacts)
+    parser.add_argument(
+        "--artifacts", type=Path, default=defaults.artifacts,
+        help="artifacts root (default: $LEADSCORE_ARTIFACTS or artifacts)",
+    )
     parser.add_argument("--max-batch", type=int, default=defaults.max_batch,
                         help="most leads in one POST /v1/score/batch")
     parser.add_argument("--max-events", type=int, default=defaults.max_events,
                         help="most events per lead in a request")
-    parser.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes)
+    parser.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes,
+                        help="largest request body accepted (a larger one gets a 422)")
     parser.add_argument("--connections", type=int, default=defaults.connections,
                         help="queries that may run at once")
     parser.add_argument("--poll-seconds", type=float, default=defaults.poll_seconds,
