@@ -413,20 +413,6 @@ def test_evaluation_of_a_matured_snapshot_equals_scikit_learn(history):
     assert row["ece"] == pytest.approx(expected_calibration_error(y, p), abs=1e-9)
 
 
-def test_scores_of_the_test_cutoff_reproduce_the_test_metrics_of_training(history):
-    """Scoring in the warehouse at the test fold's cutoff and waiting for the outcomes gives
-    back the AUC and ECE training measured on that fold."""
-    metadata = load_artifact(history.champion, history.ws.artifacts).metadata
-    if len(metadata["training_window"]["test"]["cutoffs"]) != 1:
-        pytest.skip("the test fold spans several cutoffs")
-    auc, ece, n = history.ws.sql(
-        f"select auc, ece, n from model_evaluation where model_version = '{history.champion}'"
-    )[0]
-    assert n == metadata["training_window"]["test"]["rows"]
-    assert auc == pytest.approx(metadata["metrics"]["test"]["auc"], abs=1e-6)
-    assert ece == pytest.approx(metadata["metrics"]["test"]["ece"], abs=1e-6)
-
-
 def test_backtest_counts_the_conversions_of_each_tier_since_the_snapshot(history):
     ws = history.ws
     expected = ws.df(
