@@ -130,7 +130,9 @@
         total.n as total_rows,
         rejected.n / total.n as rejected_share,
     from rejected, total
-    where total.n > 0 and rejected.n / total.n > {{ var('rejected_share_warn') }}
+    where
+        total.n > 0
+        and rejected.n / total.n > {{ [var('rejected_share_warn'), var('rejected_share_error')] | min }}
     {%- endset %}
     {%- if not leadscore_compiles_only() -%}
         {%- for row in run_query(shares_sql) -%}
@@ -190,7 +192,7 @@
         || '{{ var("unmapped_event_share_warn") * 100 }}%, fail above '
         || '{{ var("unmapped_event_share_error") * 100 }}%' as message,
     from {{ model }}
-    having count(*) > 0 and max(unmapped_share_of_events) > {{ var('unmapped_event_share_warn') }}
+    having count(*) > 0 and max(unmapped_share_of_events) > {{ [var('unmapped_event_share_warn'), var('unmapped_event_share_error')] | min }}
 {% endtest %}
 
 {% test psi_within_limits(model, column_name, count_column='current_leads') %}
@@ -214,7 +216,7 @@
     from {{ model }}
     where
         {{ 'false' if skip_reason else 'true' }}
-        and {{ column_name }} > {{ var('psi_warn') }}
+        and {{ column_name }} > {{ [var('psi_warn'), var('psi_error')] | min }}
         and {{ count_column }} >= {{ var('drift_min_leads') }}
     {%- endset %}
     {%- if not skip_reason and not leadscore_compiles_only() -%}
