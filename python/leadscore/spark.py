@@ -139,22 +139,14 @@ def register_functions(spark: Any, root: Path | None = None) -> None:
     salt = os.environ.get("LEADSCORE_PII_SALT") or _default_salt()
 
     def score(version: pa.Array, features: pa.Array) -> pa.Array:
-        from leadscore.udf import features_to_matrix, scorer_for
+        from leadscore.udf import score_arrays
 
-        scorer = scorer_for(version, root)
-        matrix, is_null = features_to_matrix(features, scorer.n_features)
-        return pa.array(scorer.predict_proba(matrix), mask=is_null, type=pa.float64())
+        return score_arrays(root, version, features)
 
     def contributions(version: pa.Array, features: pa.Array) -> pa.Array:
-        from leadscore.udf import features_to_matrix, scorer_for
+        from leadscore.udf import contribution_arrays
 
-        scorer = scorer_for(version, root)
-        matrix, is_null = features_to_matrix(features, scorer.n_features)
-        values = scorer.contributions(matrix)
-        width = scorer.n_features + 1
-        offsets = pa.array(np.arange(0, (len(values) + 1) * width, width, dtype=np.int32))
-        flat = pa.array(values.reshape(-1), type=pa.float64())
-        return pa.ListArray.from_arrays(offsets, flat, mask=pa.array(is_null))
+        return contribution_arrays(root, version, features)
 
     def explain(
         version: pa.Array,

@@ -35,10 +35,12 @@ from leadscore.scoring import Scorer, get_scorer
 
 __all__ = [
     "DEFAULT_PII_SALT",
+    "contribution_arrays",
     "explain_arrays",
     "features_to_matrix",
     "model_info",
     "register",
+    "score_arrays",
     "scorer_for",
 ]
 
@@ -132,6 +134,24 @@ def explain_arrays(
     )
 
 
+def score_arrays(root: Path, version: pa.Array, features: pa.Array) -> pa.Array:
+    """Calibrated probabilities of a batch of feature lists (NULL for a NULL list)."""
+    scorer = scorer_for(version, root)
+    matrix, is_null = features_to_matrix(features, scorer.n_features)
+    return pa.array(scorer.predict_proba(matrix), mask=is_null, type=pa.float64())
+
+
+def contribution_arrays(root: Path, version: pa.Array, features: pa.Array) -> pa.Array:
+    """TreeSHAP contributions of a batch (one list per row, the base value last)."""
+    scorer = scorer_for(version, root)
+    matrix, is_null = features_to_matrix(features, scorer.n_features)
+    values = scorer.contributions(matrix)
+    width = scorer.n_features + 1
+    offsets = pa.array(np.arange(0, (len(values) + 1) * width, width, dtype=np.int32))
+    flat = pa.array(values.reshape(-1), type=pa.float64())
+    return pa.ListArray.from_arrays(offsets, flat, mask=pa.array(is_null))
+
+
 def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
     """Register the leadscore functions on a DuckDB connection."""
     varchar = duckdb.sqltype("VARCHAR")
@@ -139,18 +159,10 @@ def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
     double_list = duckdb.sqltype("DOUBLE[]")
 
     def score(version: pa.ChunkedArray, features: pa.ChunkedArray) -> pa.Array:
-        scorer = scorer_for(version, root)
-        matrix, is_null = features_to_matrix(features, scorer.n_features)
-        return pa.array(scorer.predict_proba(matrix), mask=is_null, type=pa.float64())
+        return score_arrays(root, version, features)
 
     def contributions(version: pa.ChunkedArray, features: pa.ChunkedArray) -> pa.Array:
-        scorer = scorer_for(version, root)
-        matrix, is_null = features_to_matrix(features, scorer.n_features)
-        values = scorer.contributions(matrix)
-        width = scorer.n_features + 1
-        offsets = pa.array(np.arange(0, (len(values) + 1) * width, width, dtype=np.int32))
-        flat = pa.array(values.reshape(-1), type=pa.float64())
-        return pa.ListArray.from_arrays(offsets, flat, mask=pa.array(is_null))
+        return contribution_arrays(root, version, features)
 
     def explain(
         version: pa.ChunkedArray,
