@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -36,20 +35,10 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 
 def workspace_env(root: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "DBT_PROFILES_DIR": str(ROOT),
-            "DBT_TARGET_PATH": str(root / "target"),
-            "DBT_LOG_PATH": str(root / "logs"),
-            "LEADSCORE_DATA_DIR": str(root / "raw"),
-            "LEADSCORE_TRUTH_DIR": str(root / "truth"),
-            "LEADSCORE_DB": str(root / "warehouse.duckdb"),
-            "LEADSCORE_ARTIFACTS": str(root / "artifacts"),
-            "LEADSCORE_PUBLISH_DIR": str(root / "published"),
-        }
-    )
-    return env
+    """The environment that points every leadscore path into root (the tests' Workspace)."""
+    from leadscore.workspace import Workspace
+
+    return Workspace(root).env()
 
 
 def champion_metadata(root: Path) -> dict[str, Any]:

@@ -49,16 +49,11 @@ def main() -> int:
 
     root = args.workdir.resolve()
     root.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
+    from leadscore.workspace import Workspace
+
+    env = Workspace(root).env()
     env.update(
         {
-            "DBT_PROFILES_DIR": str(ROOT),
-            "DBT_TARGET_PATH": str(root / "target"),
-            "DBT_LOG_PATH": str(root / "logs"),
-            "LEADSCORE_DATA_DIR": str(root / "raw"),
-            "LEADSCORE_DB": str(root / "warehouse.duckdb"),
-            "LEADSCORE_ARTIFACTS": str(root / "artifacts"),
-            "LEADSCORE_PUBLISH_DIR": str(root / "published"),
             "LEADSCORE_SPARK_HOME": str(root / "spark"),
             "PYTHONPATH": str(ROOT / "python"),
         }
