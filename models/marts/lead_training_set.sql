@@ -42,29 +42,34 @@ data_range as (
                 (select max(conversions.converted_at) from conversions)
             ),
             {{ leadscore_as_of() }}
-        ) - interval {{ window }} day as last_cutoff,
+        ) - interval {{ window }} day as last_cutoff
     from leads
 ),
 
 calendar_cutoffs as (
-    select unnest(generate_series(
-        date_trunc('{{ var("training_cadence") }}', data_start)
-        + interval 1 {{ var('training_cadence') }},
-        last_cutoff,
-        interval 1 {{ var('training_cadence') }}
-    )) as as_of,
+    select
+        unnest(
+            generate_series(
+                date_trunc('{{ var("training_cadence") }}', data_start)
+                + interval 1 {{ var('training_cadence') }},
+                last_cutoff,
+                interval 1 {{ var('training_cadence') }}
+            )
+        ) as as_of
     from data_range
+),
+
+offsets as (
+    select unnest([{{ var('training_offsets_hours') | join(', ') }}]) as offset_hours
 ),
 
 early_pairs as (
     select
         leads.lead_id,
         leads.created_at + to_hours(offsets.offset_hours) as as_of,
-        'early' as cutoff_kind,
+        'early' as cutoff_kind
     from leads
-    cross join (
-        select unnest([{{ var('training_offsets_hours') | join(', ') }}]) as offset_hours
-    ) as offsets
+    cross join offsets
     cross join data_range
     where leads.created_at + to_hours(offsets.offset_hours) <= data_range.last_cutoff
 ),
@@ -73,28 +78,50 @@ calendar_pairs as (
     select
         leads.lead_id,
         calendar_cutoffs.as_of,
-        'calendar' as cutoff_kind,
+        'calendar' as cutoff_kind
     from leads
     cross join calendar_cutoffs
     where leads.created_at < calendar_cutoffs.as_of
+),
+
+pairs as (
+    select * from early_pairs
+    union all
+    select * from calendar_pairs
 ),
 
 open_pairs as (
     -- a lead is scored only while it is open: converted leads leave at their conversion
     select
         pairs.*,
-        conversions.converted_at,
-    from (
-        select * from early_pairs
-        union all
-        select * from calendar_pairs
-    ) as pairs
+        conversions.converted_at
+    from pairs
     left join conversions on pairs.lead_id = conversions.lead_id
     where conversions.converted_at is null or conversions.converted_at >= pairs.as_of
     -- an early cutoff that falls on a calendar one is one row
-    qualify row_number() over (
-        partition by pairs.lead_id, pairs.as_of order by pairs.cutoff_kind = 'early' desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by pairs.lead_id, pairs.as_of
+            order by pairs.cutoff_kind = 'early' desc
+        ) = 1
+),
+
+counted_pairs as (
+    select
+        *,
+        count(*) filter (where cutoff_kind = 'calendar') over (partition by lead_id)
+            as calendar_rows,
+        max(as_of) over (partition by lead_id, cutoff_kind) as newest
+    from open_pairs
+),
+
+picked_pairs as (
+    select
+        *,
+        row_number() over (
+            partition by lead_id, cutoff_kind order by as_of = newest desc, hash(lead_id, as_of)
+        ) as pick
+    from counted_pairs
 ),
 
 bounded_pairs as (
@@ -105,22 +132,8 @@ bounded_pairs as (
         case
             when cutoff_kind = 'early' or calendar_rows <= {{ cap }} or as_of = newest then 1.0
             else (calendar_rows - 1) / ({{ cap }} - 1.0)
-        end as sample_weight,
-    from (
-        select
-            *,
-            row_number() over (
-                partition by lead_id, cutoff_kind order by as_of = newest desc, hash(lead_id, as_of)
-            ) as pick,
-        from (
-            select
-                *,
-                count(*) filter (where cutoff_kind = 'calendar') over (partition by lead_id)
-                    as calendar_rows,
-                max(as_of) over (partition by lead_id, cutoff_kind) as newest,
-            from open_pairs
-        )
-    )
+        end as sample_weight
+    from picked_pairs
     where cutoff_kind = 'early' or pick <= {{ cap }}
 ),
 
@@ -130,7 +143,7 @@ spine as (
         bounded_pairs.as_of,
         bounded_pairs.cutoff_kind,
         bounded_pairs.sample_weight,
-        bounded_pairs.converted_at,
+        bounded_pairs.converted_at
     from bounded_pairs
     inner join leads on bounded_pairs.lead_id = leads.lead_id
 ),
@@ -141,14 +154,14 @@ labelled as (
         as_of,
         cutoff_kind,
         sample_weight,
-        coalesce(converted_at < as_of + interval {{ window }} day, false)::integer as label,
+        cast(coalesce(converted_at < as_of + interval {{ window }} day, false) as integer) as label
     from spine
 ),
 {%- else -%}
 spine as (
     select
         leads.*,
-        {{ leadscore_as_of() }} as as_of,
+        {{ leadscore_as_of() }} as as_of
     from leads
 ),
 
@@ -158,7 +171,7 @@ labelled as (
         as_of,
         'flat' as cutoff_kind,
         1.0 as sample_weight,
-        label,
+        label
     from spine
 ),
 {%- endif %}
@@ -172,9 +185,9 @@ final as (
         features.*,
         {{ leadscore_rule_based_score('features') }} as rule_based_score,
         labelled.cutoff_kind,
-        labelled.sample_weight::double as sample_weight,
-        {{ window if var('created_at_column') else 'null' }}::integer as label_window_days,
-        labelled.label,
+        cast(labelled.sample_weight as double) as sample_weight,
+        cast({{ window if var('created_at_column') else 'null' }} as integer) as label_window_days,
+        labelled.label
     from features
     inner join labelled
         on

@@ -38,6 +38,9 @@
     ~ leadscore_feature_positions(model, true) ~ leadscore_feature_positions(model, false)
 ) %}
 
+{%- set fit_positions = leadscore_feature_positions(model, true) %}
+{%- set engagement_positions = leadscore_feature_positions(model, false) %}
+
 with lead_features as (
     select * from {{ ref('lead_features') }}
 ),
@@ -57,9 +60,12 @@ fingerprinted as (
         *,
         hash(
             '{{ settings_hash }}',
-            (select bit_xor(hash(reason_templates)) from reason_templates),
+            (
+                select bit_xor(hash({{ leadscore.row_value('reason_templates') }}))
+                from reason_templates
+            ),
             {{ features_fingerprint }}
-        ) as score_fingerprint,
+        ) as score_fingerprint
     from lead_features
 ),
 
@@ -83,15 +89,19 @@ vectors as (
         is_converted,
         {{ leadscore_feature_vector(model) }} as feature_vector,
         {{ leadscore_category_values(model) }} as category_values,
-        {{ leadscore_score_status(model) }} as score_status,
+        {{ leadscore_score_status(model) }} as score_status
     from to_score
 ),
 
 scored as (
     select
         *,
-        leadscore_score('{{ model.version }}', feature_vector) as conversion_probability,
-        leadscore_contributions('{{ model.version }}', feature_vector) as contributions,
+        leadscore_score(
+            '{{ model.version }}', feature_vector
+        ) as conversion_probability,
+        leadscore_contributions(
+            '{{ model.version }}', feature_vector
+        ) as contributions
     from vectors
 ),
 
@@ -105,19 +115,21 @@ explained as (
             scored.category_values,
             scored.contributions,
             (
-                select to_json(list({'feature': feature, 'direction': direction, 'template': template}))::varchar
+                select {{ leadscore.json_array_agg(['feature', 'direction', 'template']) }}
                 from reason_templates
             ),
-            {{ leadscore_sql_list(leadscore_categorical_features() + leadscore_numeric_features()) }}
-        ) as explanation,
+            {{ leadscore_sql_list(
+                leadscore_categorical_features() + leadscore_numeric_features()
+            ) }}
+        ) as explanation
     from scored
 ),
 
 top_factors as (
     select
-        *,
-        coalesce(explained.explanation.top_factors, '[]')::json as top_factors,
-        explained.explanation.top_reasons as top_reasons,
+        explained.*,
+        cast(coalesce(explained.explanation.top_factors, '[]') as json) as top_factors,
+        explained.explanation.top_reasons
     from explained
 ),
 
@@ -127,12 +139,12 @@ final as (
         top_factors.conversion_probability,
         cast(round(100 * top_factors.conversion_probability) as integer) as score,
         -- a converted lead is no prospect: no tier (score_status 'converted')
-        case when not top_factors.is_converted then
-            {{ leadscore_tier('top_factors.conversion_probability') }}
+        case
+            when not top_factors.is_converted
+                then {{ leadscore_tier('top_factors.conversion_probability') }}
         end as tier,
-        {{ leadscore_partial_score('top_factors.contributions', leadscore_feature_positions(model, true)) }}
-            as fit_score,
-        {{ leadscore_partial_score('top_factors.contributions', leadscore_feature_positions(model, false)) }}
+        {{ leadscore_partial_score('top_factors.contributions', fit_positions) }} as fit_score,
+        {{ leadscore_partial_score('top_factors.contributions', engagement_positions) }}
             as engagement_score,
         top_factors.top_factors,
         top_factors.top_reasons,
@@ -142,7 +154,7 @@ final as (
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as scored_at,
         top_factors.score_status,
         top_factors.is_converted,
-        top_factors.score_fingerprint,
+        top_factors.score_fingerprint
     from top_factors
 )
 
