@@ -35,15 +35,20 @@ data_range as (
     -- cutoffs follow the data: a historical export ends long before the build's as_of
     select
         min(leads.created_at) as data_start,
-        least(
-            greatest(
-                max(leads.created_at),
-                (select max(timeline.occurred_at) from timeline),
-                (select max(conversions.converted_at) from conversions)
-            ),
-            {{ leadscore_as_of() }}
-        ) - interval {{ window }} day as last_cutoff
+        greatest(
+            max(leads.created_at),
+            (select max(timeline.occurred_at) from timeline),
+            (select max(conversions.converted_at) from conversions)
+        ) as data_end
     from leads
+),
+
+cutoff_range as (
+    -- only cutoffs whose label is final: their whole label window lies within the data
+    select
+        data_start,
+        {{ leadscore_last_matured_cutoff('data_end') }} as last_cutoff
+    from data_range
 ),
 
 calendar_cutoffs as (
@@ -56,7 +61,7 @@ calendar_cutoffs as (
                 interval 1 {{ var('training_cadence') }}
             )
         ) as as_of
-    from data_range
+    from cutoff_range
 ),
 
 offsets as (
@@ -70,8 +75,8 @@ early_pairs as (
         'early' as cutoff_kind
     from leads
     cross join offsets
-    cross join data_range
-    where leads.created_at + to_hours(offsets.offset_hours) <= data_range.last_cutoff
+    cross join cutoff_range
+    where leads.created_at + to_hours(offsets.offset_hours) <= cutoff_range.last_cutoff
 ),
 
 calendar_pairs as (
@@ -97,7 +102,7 @@ open_pairs as (
         conversions.converted_at
     from pairs
     left join conversions on pairs.lead_id = conversions.lead_id
-    where conversions.converted_at is null or conversions.converted_at >= pairs.as_of
+    where {{ leadscore_was_open_at('conversions.converted_at', 'pairs.as_of') }}
     -- an early cutoff that falls on a calendar one is one row
     qualify
         row_number() over (
@@ -154,7 +159,7 @@ labelled as (
         as_of,
         cutoff_kind,
         sample_weight,
-        cast(coalesce(converted_at < as_of + interval {{ window }} day, false) as integer) as label
+        {{ leadscore_converted_within_window('converted_at', 'as_of') }} as label
     from spine
 ),
 {%- else -%}
