@@ -7,8 +7,8 @@
     Incremental: score_fingerprint hashes the lead's lead_fingerprint (the inputs of its row of
     lead_features) with the model and the scoring settings; a run scores only the leads whose
     fingerprint changed or that are new (a kept row keeps the scored_at of the run that scored
-    it) and deletes the leads that left lead_features. Replacing a model version's files in
-    place needs `--full-refresh`. #}
+    it) and deletes the leads that left lead_features (macros/incremental.sql). Replacing a
+    model version's files in place needs `--full-refresh`. #}
 {{ config(
     materialized='incremental',
     unique_key='lead_id',
@@ -16,27 +16,17 @@
     on_schema_change='append_new_columns',
     tags=['scoring'],
     contract={'enforced': true},
-    post_hook=(
-        "{% if is_incremental() %}delete from {{ this }} where lead_id not in "
-        "(select lead_id from {{ ref('lead_features') }}){% endif %}"
-    ),
+    post_hook="{{ leadscore_delete_keys_not_in(ref('lead_features')) }}",
 ) }}
-{#- incremental: the table exists with its fingerprints (a table built before they existed is
-    rebuilt whole; on_schema_change adds the column) #}
-{%- set incremental = is_incremental() and 'score_fingerprint' in (
-    adapter.get_columns_in_relation(this) | map(attribute='name') | list
-) %}
-{%- set code_hash = local_md5(model.raw_code) %}
+{%- set code = model.raw_code %}
 {#- a lead_features built before it had fingerprints: the whole row stands in #}
 {%- set features_fingerprint = 'lead_fingerprint' if not execute or 'lead_fingerprint' in (
     adapter.get_columns_in_relation(ref('lead_features')) | map(attribute='name') | list
 ) else 'lead_features' %}
 {%- set model = leadscore_model() %}
-{%- set settings_hash = local_md5(
-    code_hash ~ tojson(model) ~ leadscore_feature_vector(model) ~ leadscore_category_values(model)
-    ~ leadscore_score_status(model) ~ leadscore_tier('p')
-    ~ leadscore_feature_positions(model, true) ~ leadscore_feature_positions(model, false)
-) %}
+{%- set settings = code ~ tojson(model) ~ leadscore_feature_vector(model)
+    ~ leadscore_category_values(model) ~ leadscore_score_status(model) ~ leadscore_tier('p')
+    ~ leadscore_feature_positions(model, true) ~ leadscore_feature_positions(model, false) %}
 
 {%- set fit_positions = leadscore_feature_positions(model, true) %}
 {%- set engagement_positions = leadscore_feature_positions(model, false) %}
@@ -49,36 +39,19 @@ reason_templates as (
     select * from {{ ref('reason_templates') }}
 ),
 
-{% if incremental -%}
-scored_before as (
-    select * from {{ this }}
-),
-
-{% endif -%}
 fingerprinted as (
     select
         *,
-        hash(
-            '{{ settings_hash }}',
-            (
-                select bit_xor(hash({{ leadscore.row_value('reason_templates') }}))
-                from reason_templates
-            ),
-            {{ features_fingerprint }}
-        ) as score_fingerprint
+        {{ leadscore_fingerprint(settings, [
+            '(select ' ~ leadscore_rows_fingerprint('reason_templates') ~ ' from reason_templates)',
+            features_fingerprint,
+        ]) }} as score_fingerprint
     from lead_features
 ),
 
 to_score as (
     -- every lead, or in an incremental run the leads whose features or scoring settings changed
-    select fingerprinted.*
-    from fingerprinted
-    {%- if incremental %}
-    anti join scored_before
-        on
-            fingerprinted.lead_id = scored_before.lead_id
-            and fingerprinted.score_fingerprint = scored_before.score_fingerprint
-    {%- endif %}
+    {{ leadscore_changed_only('fingerprinted', 'score_fingerprint') }}
 ),
 
 vectors as (
