@@ -110,7 +110,8 @@ bounded_pairs as (
         select
             *,
             row_number() over (
-                partition by lead_id, cutoff_kind order by as_of = newest desc, hash(lead_id, as_of)
+                partition by lead_id, cutoff_kind
+                order by as_of = newest desc, {{ leadscore_stable_hash("lead_id", "as_of") }}
             ) as pick,
         from (
             select
