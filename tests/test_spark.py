@@ -9,6 +9,8 @@ within 1e-6 and tiers exactly. train.py then trains from the Spark training set.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,6 +48,11 @@ def spark_built(duckdb_built: Workspace) -> Iterator[tuple[object, Workspace]]:
     """The same raw files and model built on Spark local[2], in this process."""
     from leadscore import spark as leadscore_spark
 
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.fail(
+            "Spark needs a Java runtime (17 or 21) and none is on PATH or in JAVA_HOME: "
+            "apt-get install default-jre-headless (.ci/run does), then run the tests again."
+        )
     ws = duckdb_built
     with pytest.MonkeyPatch.context() as env:
         for key, value in ws.env().items():
@@ -55,7 +62,15 @@ def spark_built(duckdb_built: Workspace) -> Iterator[tuple[object, Workspace]]:
         env.setenv("LEADSCORE_ORT_THREADS", "1")
         env.setenv("LEADSCORE_SHAP_THREADS", "1")
         home = ws.root / "spark"
-        session = leadscore_spark.spark_session("local[2]", home, shuffle_partitions=2)
+        # one process builds and reads: the catalog in memory (no Derby metastore to create);
+        # at a few hundred rows per table, interpreting each plan is faster than compiling it
+        session = leadscore_spark.spark_session(
+            "local[2]",
+            home,
+            shuffle_partitions=2,
+            catalog="in-memory",
+            conf={"spark.sql.codegen.wholeStage": "false"},
+        )
         code = leadscore_spark.build(
             ["build", "--select", *CORE, "lead_scores", *NO_TESTS, "--vars", VARS],
             master="local[2]",

@@ -29,7 +29,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +73,19 @@ def spark_session(
     *,
     shuffle_partitions: int | None = None,
     app_name: str = "leadscore",
+    catalog: str = "hive",
+    conf: Mapping[str, str] | None = None,
 ) -> Any:
     """A SparkSession on `master` with its metastore and warehouse under `home`.
 
     Python workers run this interpreter (PYSPARK_PYTHON) with this PYTHONPATH, so they import the
-    same leadscore, onnxruntime and LightGBM as the driver.
+    same leadscore, onnxruntime and LightGBM as the driver. `catalog` "hive" keeps the tables'
+    catalog in a Derby metastore under `home` (one build's tables are there for the next);
+    "in-memory" keeps it in this session only (no metastore: one process that builds and reads).
+    `conf`: more Spark settings.
     """
+    if catalog not in ("hive", "in-memory"):
+        raise ValueError(f"catalog must be 'hive' or 'in-memory', not {catalog!r}")
     from pyspark.sql import SparkSession
 
     home = (home or spark_home()).resolve()
@@ -113,7 +120,13 @@ def spark_session(
     )
     if shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-    spark = builder.enableHiveSupport().getOrCreate()
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    if catalog == "hive":
+        builder = builder.enableHiveSupport()
+    else:
+        builder = builder.config("spark.sql.catalogImplementation", "in-memory")
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
