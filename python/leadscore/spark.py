@@ -220,7 +220,8 @@ def _input_file(data_dir: Path, name: str) -> Path | None:
 
 
 def _read_csv(path: Path, delimiter: str) -> tuple[pa.Table, list[tuple[int, str]]]:
-    """Every value as text, the header's names; rows that do not parse as (row, reason)."""
+    """Every value as text (an empty one NULL), the header's names; rows that do not parse as
+    (row, reason)."""
     with open(path, encoding="utf-8", errors="replace", newline="") as f:  # the header only
         header = next(csv.reader(f, delimiter=delimiter), None)
     if not header:
@@ -253,8 +254,10 @@ def _read_csv(path: Path, delimiter: str) -> tuple[pa.Table, list[tuple[int, str
         ),
         convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.string()),
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
+            # an empty field, quoted or not, is NULL, as DuckDB's read_csv reads it
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            null_values=[""],
         ),
     )
     return table, bad
@@ -410,6 +413,18 @@ def _duckdb_to_spark(sql: str) -> str:
             # epoch(): DuckDB's seconds keep their fraction; Spark's unix_timestamp drops it
             return sqlglot.parse_one(
                 f"(unix_micros(cast({node.this.sql(dialect='spark')} as timestamp)) / 1000000d)",
+                read="spark",
+            )
+        if (
+            isinstance(node, exp.Anonymous)
+            and node.name.lower() == "to_json"
+            and len(node.expressions) == 1
+        ):
+            # DuckDB writes a struct's NULL fields ("campaign":null); Spark leaves them out
+            # unless told
+            return sqlglot.parse_one(
+                f"to_json({node.expressions[0].transform(fix).sql(dialect='spark')}, "
+                "map('ignoreNullFields', 'false'))",
                 read="spark",
             )
         if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.JSON):
