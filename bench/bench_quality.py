@@ -111,7 +111,7 @@ def print_mode(result: dict) -> None:
               + ", ".join(f"{k} {v['mean']:.3f} ± {v['std']:.3f}" for k, v in bt.items()))
     cal = m.get("calibration", {})
     print(f"calibration: {cal.get('chosen')}; worst bin gap (bins >= 100 rows): calibration "
-          f"fold out of sample {fmt(cal.get('calibration_fold_worst_bin_gap'))}, test period "
+          f"fold (in sample) {fmt(cal.get('calibration_fold_worst_bin_gap'))}, test period "
           f"{fmt(m.get('test_worst_bin_gap'))} (the true probabilities on the same rows: "
           f"{fmt(m.get('oracle_test_worst_bin_gap'))}); test ECE {fmt(m['test']['ece'])}")
     level = m.get("test_calibration_in_the_large")
