@@ -336,7 +336,6 @@ def _score(
     leads: list[LeadRequest], state: ServingState, settings: ServeSettings, batch: bool
 ) -> list[LeadScore]:
     inputs = _check_request(leads, state, settings, batch)
-    known = state.known_leads([lead.lead_id for lead in inputs])
     # leads with different as_of run as separate queries (the features take one cutoff each)
     groups: dict[datetime, list[int]] = {}
     for i, lead in enumerate(leads):
@@ -381,7 +380,7 @@ def _score(
                 model_version=row["model_version"],
                 feature_schema_hash=row["feature_schema_hash"],
                 as_of=row["as_of"],
-                known_lead=inputs[i].lead_id in known,
+                known_lead=row["known_lead"],
                 events_used=row["events_used"],
                 duplicate_events_ignored=row["duplicate_events"],
             )
