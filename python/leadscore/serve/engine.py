@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from leadscore import udf
@@ -198,7 +199,8 @@ class _Inputs:
     def _answer(self, name: str, constant: pa.Array | None) -> Callable[[pa.Array], pa.Array]:
         def answer(slot: pa.Array) -> pa.Array:
             value = constant if constant is not None else self.slots[slot[0].as_py()][name]
-            return value if len(slot) == 1 else value.take(pa.array([0] * len(slot)))
+            # one value per row DuckDB passes (the same slot in every row)
+            return value if len(slot) == 1 else value.take(np.zeros(len(slot), dtype=np.int64))
 
         return answer
 
