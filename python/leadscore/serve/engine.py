@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -42,6 +41,7 @@ from leadscore.serve.compiler import (
     CompileError,
     ServingQuery,
     compile_serving,
+    shared_workdir,
 )
 
 __all__ = ["Engine", "LeadInput", "ServingState", "Unavailable"]
@@ -326,7 +326,7 @@ class Engine:
         self.poll_seconds = poll_seconds
         self._state: ServingState | None = None
         self._problem = "The service is starting: loading the model and the snapshot. Retry soon."
-        self._workdir = Path(tempfile.mkdtemp(prefix="leadscore-serve-"))
+        self._workdir = shared_workdir()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._refresh_lock = threading.Lock()
