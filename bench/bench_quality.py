@@ -112,7 +112,18 @@ def print_mode(result: dict) -> None:
     cal = m.get("calibration", {})
     print(f"calibration: {cal.get('chosen')}; worst bin gap (bins >= 100 rows): calibration "
           f"fold out of sample {fmt(cal.get('calibration_fold_worst_bin_gap'))}, test period "
-          f"{fmt(m.get('test_worst_bin_gap'))}; test ECE {fmt(m['test']['ece'])}")
+          f"{fmt(m.get('test_worst_bin_gap'))} (the true probabilities on the same rows: "
+          f"{fmt(m.get('oracle_test_worst_bin_gap'))}); test ECE {fmt(m['test']['ece'])}")
+    level = m.get("test_calibration_in_the_large")
+    if level:
+        print(f"test period as a whole: {level['observed_rate']:.2%} converted, "
+              f"{level['mean_predicted']:.2%} predicted (observed / expected "
+              f"{level['observed_over_expected']:.2f}, z {level['z']:.1f})")  # fmt: skip
+    for period in m.get("backtest", {}).get("periods", []):
+        if "observed_rate" in period:
+            print(f"  backtest period ending {period['test_period'][1][:10]}: AUC "
+                  f"{period['auc']:.3f}, {period['observed_rate']:.2%} converted, "
+                  f"{period['mean_predicted']:.2%} predicted (z {period['z']:.1f})")
     for warning in m.get("warnings", []):
         print(f"warning: {warning}")
 

@@ -22,7 +22,10 @@ import pytest
 from conftest import BIN, Workspace
 from leadscore.artifacts import champion_version, load_artifact
 from leadscore.metrics import auc
+from leadscore.report.data import ReportData
+from leadscore.report.page import render_report
 from leadscore.scoring import Scorer
+from leadscore.show import model_line
 from leadscore.training import TrainConfig, TrainingError, encode_features, train_model
 
 WINDOW = "label_window_days: 30"
@@ -146,20 +149,52 @@ def test_training_records_the_label_window_the_set_was_built_with(fast_history):
     assert fast_history.metadata["training_window"]["embargo_days"] == 7
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="at 3,000 leads and 12 months the test period's worst bin gap is 0.043: the shifted "
-    "leads are too few of its rows for the 0.05 threshold; the shift needs a sharper signal",
-)
+SHIFT_WARNING = "Calibration is off on the test period as a whole"
+
+
 def test_a_regime_shift_shows_in_the_calibration_report(tmp_path: Path):
     ws = Workspace(tmp_path)
     generate(ws, "shift", leads=3000, months=12)
     ws.dbt("build", *FEATURE_MODELS, vars=WINDOW)
-    metrics = train(ws, "--backtest-periods", "0")["metrics"]
-    assert metrics["test_worst_bin_gap"] > 0.05
-    assert any("Calibration is off on the test period" in w for w in metrics["warnings"])
-    # the late leads convert more often than the model was calibrated for: it under-predicts
-    assert metrics["test"]["positive_rate"] > 1.2 * metrics["test_mean_predicted"]
+    metadata = train(ws, "--backtest-periods", "0")
+    metrics = metadata["metrics"]
+    # the late leads convert more often than the model was calibrated for: it under-predicts,
+    # by more than chance allows, although no reliability bin is 0.05 off (a low base rate)
+    level = metrics["test_calibration_in_the_large"]
+    assert level["observed_over_expected"] > 1.2 and level["z"] > 3, level
+    warning = next(w for w in metrics["warnings"] if w.startswith(SHIFT_WARNING))
+    assert f"{level['observed_rate']:.2%} converted" in warning and "more conversions" in warning
+    # leadscore show and the report say it too
+    champion = ws.df("select * from leadscore_models.model_registry where is_champion")
+    shown = "\n".join(model_line(champion.iloc[0].to_dict()))
+    assert f"{level['observed_rate']:.1%} converted where {level['mean_predicted']:.1%}" in shown
+    assert SHIFT_WARNING in shown
+    top = ws.df(
+        """
+        select lead_id, 30 as score, 'B' as tier, 20 as fit_score, 10 as engagement_score,
+            0.3 as conversion_probability, '' as top_reasons, '[]' as top_factors
+        from stg_raw__leads limit 1
+        """
+    )
+    page = render_report(ReportData(metadata["version"], EARLY_AS_OF, top, top, metadata))
+    assert "Converted against predicted" in page and SHIFT_WARNING in page
+    assert f"{level['observed_rate']:.1%}" in page
+
+
+def test_the_shift_check_does_not_fire_on_true_probabilities(fast_history):
+    # the same check on the generator's true probabilities of the same test rows: calibrated by
+    # construction, they must not look shifted (no false alarm from the statistic itself)
+    truth = fast_history.metadata["metrics"]["oracle_test_calibration_in_the_large"]
+    assert abs(truth["z"]) < 3 and abs(truth["observed_over_expected"] - 1) < 0.15, truth
+
+
+def test_the_worst_calibration_gap_stays_near_what_chance_gives(fast_history):
+    # the generator's true probabilities are calibrated by construction: their worst bin gap on
+    # the same test rows is what chance alone gives with 100-200 rows in a bin
+    metrics = fast_history.metadata["metrics"]
+    floor = metrics["oracle_test_worst_bin_gap"]
+    assert floor is not None and floor > 0
+    assert metrics["test_worst_bin_gap"] <= 2.5 * floor, (metrics["test_worst_bin_gap"], floor)
 
 
 LOCK_HOLDER = """

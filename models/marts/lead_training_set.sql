@@ -10,8 +10,10 @@
     a day after it arrived is a positive at its 1-hour cutoff (and absent from later ones).
     Only cutoffs whose label window has fully passed by the end of the data (or as_of, if
     earlier) are used. A long-open lead keeps at most var('training_max_calendar_rows_per_lead')
-    calendar rows (its newest and a fixed pseudo-random choice of the others, weighted by
-    sample_weight so it still counts as much as before); the post-hook logs how many pairs were left out.
+    calendar rows, a fixed pseudo-random choice that never looks at the label (keeping, say,
+    the row just before a conversion would make the kept rows convert more often than the
+    lead's rows do), each weighted by sample_weight = its calendar rows / the cap so the lead
+    still counts as much as before; the post-hook logs how many pairs were left out.
     A flat export (no created_at) has one row per lead at as_of, labelled by var('label_column'). #}
 -- depends_on: {{ ref('rule_based_points') }}
 {{ config(post_hook="{{ leadscore_training_set_summary(this) }}") }}
@@ -98,26 +100,25 @@ open_pairs as (
 ),
 
 bounded_pairs as (
-    -- long-open leads: their newest calendar row (the one most like scoring today) and a fixed
-    -- pseudo-random subset of the older ones, weighted up to stand for all of them
+    -- long-open leads: a fixed pseudo-random subset of their calendar rows, chosen without
+    -- looking at the label and weighted up to stand for all of them
     select
         *,
         case
-            when cutoff_kind = 'early' or calendar_rows <= {{ cap }} or as_of = newest then 1.0
-            else (calendar_rows - 1) / ({{ cap }} - 1.0)
+            when cutoff_kind = 'early' or calendar_rows <= {{ cap }} then 1.0
+            else calendar_rows / {{ cap }}::double
         end as sample_weight,
     from (
         select
             *,
             row_number() over (
-                partition by lead_id, cutoff_kind order by as_of = newest desc, hash(lead_id, as_of)
+                partition by lead_id, cutoff_kind order by hash(lead_id, as_of)
             ) as pick,
         from (
             select
                 *,
                 count(*) filter (where cutoff_kind = 'calendar') over (partition by lead_id)
                     as calendar_rows,
-                max(as_of) over (partition by lead_id, cutoff_kind) as newest,
             from open_pairs
         )
     )

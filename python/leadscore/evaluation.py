@@ -25,6 +25,7 @@ __all__ = [
     "LogisticBaseline",
     "feature_alone_aucs",
     "oracle_auc",
+    "oracle_rows",
     "segment_masks",
     "segment_report",
     "warnings_for",
@@ -98,18 +99,23 @@ class LogisticBaseline:
         return self.model.predict_proba(x)[:, 1]
 
 
-def oracle_auc(frame: pd.DataFrame, mask: np.ndarray) -> float | None:
-    """AUC of the generator's true probabilities on the same rows, when they exist."""
+def oracle_rows(
+    frame: pd.DataFrame, mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Labels, the generator's true probabilities and row weights of the masked rows, when the
+    generator wrote them (demo data) for at least 90% of those rows."""
     path = truth_dir() / "true_probability.parquet"
     if not path.is_file() or not mask.any():
         return None
-    rows = frame.loc[mask, ["lead_id", "as_of", LABEL_COLUMN]]
+    rows = frame.loc[mask, ["lead_id", "as_of", LABEL_COLUMN]].assign(
+        w=frame.loc[mask, "sample_weight"] if "sample_weight" in frame else 1.0
+    )
     con = duckdb.connect()
     try:
         con.register("rows_", rows)
         joined = con.execute(
             f"""
-            select r.{LABEL_COLUMN} as y, t.true_probability as p
+            select r.{LABEL_COLUMN} as y, t.true_probability as p, r.w
             from rows_ as r
             join read_parquet('{path}') as t
               on t.lead_id = r.lead_id and t.cutoff = r.as_of
@@ -119,15 +125,25 @@ def oracle_auc(frame: pd.DataFrame, mask: np.ndarray) -> float | None:
         con.close()
     if len(joined) < 0.9 * len(rows) or joined["y"].nunique() < 2:
         return None
-    return auc(joined["y"].to_numpy(), joined["p"].to_numpy())
+    return joined["y"].to_numpy(), joined["p"].to_numpy(), joined["w"].to_numpy()
+
+
+def oracle_auc(frame: pd.DataFrame, mask: np.ndarray) -> float | None:
+    """AUC of the generator's true probabilities on the same rows (and row weights)."""
+    truth = oracle_rows(frame, mask)
+    return None if truth is None else auc(*truth)
 
 
 def feature_alone_aucs(
-    x: np.ndarray, y: np.ndarray, names: list[str], direction: dict[str, float]
+    x: np.ndarray,
+    y: np.ndarray,
+    names: list[str],
+    direction: dict[str, float],
+    weight: np.ndarray | None = None,
 ) -> dict[str, float]:
     """AUC of each feature alone, in the direction it had on the training rows."""
     return {
-        name: auc(y, direction.get(name, 1.0) * x[:, j].astype(np.float64))
+        name: auc(y, direction.get(name, 1.0) * x[:, j].astype(np.float64), weight)
         for j, name in enumerate(names)
     }
 
@@ -151,21 +167,26 @@ def segment_report(
     direction: dict[str, float],
     logistic: np.ndarray | None,
     tiers: dict[str, float] | None = None,
+    weight: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """The model's metrics on one set of test rows, with every baseline on the same rows."""
+    """The model's metrics on one set of test rows, with every baseline on the same rows and
+    the same row weights (``sample_weight``)."""
     rows = np.asarray(mask, dtype=bool)
     y_seg, p_seg = y[rows], p[rows]
-    out: dict[str, Any] = {"model": evaluate(y_seg, p_seg, tiers), "baselines": {}}
+    w_seg = None if weight is None else np.asarray(weight, dtype=np.float64)[rows]
+    out: dict[str, Any] = {"model": evaluate(y_seg, p_seg, tiers, w_seg), "baselines": {}}
     baselines = out["baselines"]
     if "days_since_created" in names:
         age = x[rows, names.index("days_since_created")].astype(np.float64)
-        baselines["lead_age_auc"] = auc(y_seg, direction.get("days_since_created", 1.0) * age)
+        baselines["lead_age_auc"] = auc(
+            y_seg, direction.get("days_since_created", 1.0) * age, w_seg
+        )
     if "rule_based_score" in frame.columns:
         rule = frame.loc[rows, "rule_based_score"].astype(float).to_numpy()
-        baselines["rule_based_auc"] = auc(y_seg, rule)
+        baselines["rule_based_auc"] = auc(y_seg, rule, w_seg)
     if logistic is not None:
-        baselines["logistic_regression_auc"] = auc(y_seg, logistic[rows])
-    alone = feature_alone_aucs(x[rows], y_seg, names, direction)
+        baselines["logistic_regression_auc"] = auc(y_seg, logistic[rows], w_seg)
+    alone = feature_alone_aucs(x[rows], y_seg, names, direction, w_seg)
     valid = {k: v for k, v in alone.items() if not np.isnan(v)}
     if valid:
         best = max(valid, key=valid.get)

@@ -126,6 +126,13 @@ def model_line(registry_row: dict[str, Any]) -> list[str]:
             f"{100 * registry_row['worst_calibration_gap']:.1f} percentage points off the "
             "predicted one"
         )
+    level = metrics.get("test_calibration_in_the_large")
+    if level:
+        lines.append(
+            f"  test period as a whole: {level['observed_rate']:.1%} converted where "
+            f"{level['mean_predicted']:.1%} was predicted"
+        )
+    lines += [f"  warning: {text}" for text in metrics.get("warnings") or []]
     return lines
 
 

@@ -45,6 +45,7 @@ from leadscore.config import (
 from leadscore.evaluation import (
     LogisticBaseline,
     feature_directions,
+    oracle_rows,
     segment_masks,
     segment_report,
     warnings_for,
@@ -64,7 +65,12 @@ from leadscore.folds import (
     check_folds,
     test_period,
 )
-from leadscore.metrics import evaluate, reliability_bins, worst_bin_gap
+from leadscore.metrics import (
+    calibration_in_the_large,
+    evaluate,
+    reliability_bins,
+    worst_bin_gap,
+)
 from leadscore.registry import record_model, sync_registry
 
 __all__ = [
@@ -513,16 +519,23 @@ def encode_folds(
 
 
 def calibrate(
-    raw: np.ndarray, y: np.ndarray, as_of: pd.Series, split_kind: str, seed: int
+    raw: np.ndarray,
+    y: np.ndarray,
+    as_of: pd.Series,
+    split_kind: str,
+    seed: int,
+    weight: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Step 4: Platt or isotonic, chosen by out-of-fold log loss across calibration periods."""
     groups = calibration_groups(as_of) if split_kind == "time" else None
-    calibration, losses = choose_calibration(raw, y, seed, groups)
+    calibration, losses = choose_calibration(raw, y, seed, groups, weight)
     report = {
         "chosen": calibration["method"],
         "out_of_fold_log_loss": losses,
         "periods": len(np.unique(groups)) if groups is not None else 1,
-        "calibration_fold_worst_bin_gap": worst_bin_gap(y, apply_calibration(calibration, raw)),
+        "calibration_fold_worst_bin_gap": worst_bin_gap(
+            y, apply_calibration(calibration, raw), weight=weight
+        ),
     }
     return calibration, report
 
@@ -565,7 +578,7 @@ def evaluate_model(
 ) -> dict[str, Any]:
     """Step 6: test metrics overall, for new and for established leads, beside baselines."""
     names = [f["name"] for f in spec]
-    y_test = data.y["test"]
+    y_test, w_test = data.y["test"], data.w["test"]
     test_frame = frame.loc[data.masks["test"]].reset_index(drop=True)
     fit_x = np.vstack([data.x["train"], data.x["validation"]])
     fit_y = np.concatenate([data.y["train"], data.y["validation"]])
@@ -576,38 +589,69 @@ def evaluate_model(
     masks = segment_masks(test_frame, np.ones(len(test_frame), dtype=bool), split.test_start)
     segments = {
         name: segment_report(
-            test_frame, mask, y_test, p_test, data.x["test"], names, direction, logistic, tiers
+            test_frame, mask, y_test, p_test, data.x["test"], names, direction, logistic,
+            tiers, w_test,
         )
         for name, mask in masks.items()
         if mask.sum() and len(np.unique(y_test[mask])) == 2
     }
     metrics: dict[str, Any] = {
-        "test": evaluate(y_test, p_test, tiers),
-        "test_uncalibrated": evaluate(y_test, raw_test, tiers),
-        "test_reliability": reliability_bins(y_test, p_test),
-        "test_worst_bin_gap": worst_bin_gap(y_test, p_test),
-        "test_mean_predicted": float(np.mean(p_test)),
+        "test": evaluate(y_test, p_test, tiers, w_test),
+        "test_uncalibrated": evaluate(y_test, raw_test, tiers, w_test),
+        "test_reliability": reliability_bins(y_test, p_test, weight=w_test),
+        "test_worst_bin_gap": worst_bin_gap(y_test, p_test, weight=w_test),
+        "test_mean_predicted": float(np.average(p_test, weights=w_test)),
+        "test_calibration_in_the_large": calibration_in_the_large(y_test, p_test, w_test),
         "segments": segments,
         "split": split.kind,
     }
+    truth = oracle_rows(test_frame, np.ones(len(test_frame), dtype=bool))
+    if truth is not None:
+        # the true probabilities are calibrated by construction: their worst bin gap on the same
+        # rows is what chance alone gives at this many rows per bin
+        metrics["oracle_test_worst_bin_gap"] = worst_bin_gap(truth[0], truth[1], weight=truth[2])
+        metrics["oracle_test_calibration_in_the_large"] = calibration_in_the_large(*truth)
     all_rows = segments.get("all", {})
     metrics["rule_based"] = {"auc": all_rows.get("baselines", {}).get("rule_based_auc")}
     if "oracle_auc" in all_rows:
         metrics["oracle_auc"] = all_rows["oracle_auc"]
         metrics["auc_over_oracle"] = all_rows["auc_over_oracle"]
     warnings_ = warnings_for(segments) if segments else []
-    gap = metrics["test_worst_bin_gap"]
-    observed = float(np.mean(y_test))
-    if gap is not None and gap > 0.05:
-        warnings_.append(
-            f"Calibration is off on the test period: in a reliability bin of 100+ rows the "
-            f"observed rate is {gap:.3f} away from the predicted one (predicted mean "
-            f"{metrics['test_mean_predicted']:.3f}, observed {observed:.3f}). The conversion "
-            "rate may have shifted since the calibration period; check model_reliability after "
-            "scoring, and retrain on recent data."
-        )
+    warnings_ += calibration_warnings(
+        metrics["test_worst_bin_gap"], metrics["test_calibration_in_the_large"]
+    )
     metrics["warnings"] = warnings_
     return metrics
+
+
+WORST_BIN_GAP_LIMIT = 0.05  # a reliability bin of 100+ rows this far off: say so
+LEVEL_SHIFT_Z = 3.0  # observed against expected conversions: beyond chance
+LEVEL_SHIFT_RATIO = 0.15  # ... and at least this far from 1 in relative terms
+
+
+def calibration_warnings(gap: float | None, level: dict[str, float]) -> list[str]:
+    """Plain words when the test period's probabilities are off, in a bin or as a whole."""
+    out = []
+    ratio, z = level["observed_over_expected"], level["z"]
+    if not np.isnan(z) and abs(z) >= LEVEL_SHIFT_Z and abs(ratio - 1.0) >= LEVEL_SHIFT_RATIO:
+        more = "more" if ratio > 1 else "fewer"
+        out.append(
+            f"Calibration is off on the test period as a whole: {level['observed_rate']:.2%} "
+            f"converted where the model predicted {level['mean_predicted']:.2%} "
+            f"({abs(ratio - 1):.0%} {more} conversions than expected, z = {z:.1f}, not "
+            "chance). Either the conversion rate has shifted since the calibration period or "
+            "that period was unlike this one: retrain on recent data (a later as_of), read the "
+            "earlier test periods of the backtest, and watch model_reliability after scoring."
+        )
+    if gap is not None and gap > WORST_BIN_GAP_LIMIT:
+        out.append(
+            f"Calibration is off on the test period: in a reliability bin of 100+ rows the "
+            f"observed rate is {gap:.3f} away from the predicted one (predicted mean "
+            f"{level['mean_predicted']:.3f}, observed {level['observed_rate']:.3f}). The "
+            "conversion rate may have shifted since the calibration period; check "
+            "model_reliability after scoring, and retrain on recent data."
+        )
+    return out
 
 
 def log_metrics(metrics: dict[str, Any]) -> None:
@@ -663,17 +707,24 @@ def backtest(
         calibration, _ = calibrate(
             raw["calibration"], data.y["calibration"],
             frame.loc[data.masks["calibration"], "as_of"], split.kind, config.seed,
+            data.w["calibration"],
         )  # fmt: skip
         p = apply_calibration(calibration, raw["test"])
-        m = evaluate(data.y["test"], p)
+        m = evaluate(data.y["test"], p, weight=data.w["test"])
+        level = calibration_in_the_large(data.y["test"], p, data.w["test"])
         periods.append(
             {
                 "test_period": [str(split.test_start), str(split.test_end)],
                 "rows": len(p),
                 **{key: m[key] for key in ("auc", "pr_auc", "brier", "ece")},
+                **level,
             }
         )
-        log(f"backtest period ending {test_end}: AUC {m['auc']:.4f}, ECE {m['ece']:.4f}")
+        log(
+            f"backtest period ending {test_end}: AUC {m['auc']:.4f}, ECE {m['ece']:.4f}, "
+            f"converted {level['observed_rate']:.2%} where {level['mean_predicted']:.2%} "
+            "was predicted"
+        )
     done = [p for p in periods if "auc" in p]
     summary = {
         key: {
@@ -776,6 +827,7 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
     calibration, calibration_report = calibrate(  # 4. calibrate (on the served model's output)
         raw["calibration"], data.y["calibration"],
         frame.loc[data.masks["calibration"], "as_of"], split.kind, config.seed,
+        data.w["calibration"],
     )  # fmt: skip
     log(
         f"calibration: {calibration['method']} (out-of-fold log loss over "

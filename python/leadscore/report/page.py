@@ -206,9 +206,50 @@ def _overview(data: ReportData) -> str:
             },
             formats={"n": "int", "positives": "int", "top_decile_lift": 1},
         )
+    warnings = _metrics(data).get("warnings") or []
+    if warnings:
+        body += "<h3>What training warned about</h3><ul>" + "".join(
+            f"<li>{_e(w)}</li>" for w in warnings
+        ) + "</ul>"
     if data.missing:
         body += _note(f"Not built yet: {', '.join(data.missing)}. {MONITORING_HINT}")
     return _section("overview", body)
+
+
+def _level_by_period(data: ReportData) -> str:
+    """Converted against predicted over each test period at training: a shift in the conversion
+    rate shows here even where every reliability bin looks close (a low base rate)."""
+    metrics = _metrics(data)
+    period = (data.metadata.get("training_window") or {}).get("test_period") or ["", ""]
+    periods = [
+        (p["test_period"][1][:10], p["rows"], p["mean_predicted"], p["observed_rate"], p["z"])
+        for p in (metrics.get("backtest") or {}).get("periods") or []
+        if "observed_rate" in p and p["test_period"][1] != period[1]  # the test period: below
+    ][::-1]
+    level = metrics.get("test_calibration_in_the_large")
+    if level:
+        n = (metrics.get("test") or {}).get("n")
+        periods.append(
+            (f"{period[1][:10]} (test)", n, level["mean_predicted"], level["observed_rate"],
+             level["z"])
+        )  # fmt: skip
+    if not periods:
+        return ""
+    body = "".join(
+        f"<tr><td>{_e(end)}</td><td>{_e(_fmt(n))}</td><td>{predicted:.1%}</td>"
+        f"<td>{observed:.1%}</td><td>{_e(_fmt(z, 1))}</td></tr>"
+        for end, n, predicted, observed, z in periods
+    )
+    return (
+        "<h3>Converted against predicted, test period by test period</h3>"
+        "<table><thead><tr><th>period ending</th><th>rows</th><th>predicted</th>"
+        f"<th>converted</th><th>z</th></tr></thead><tbody>{body}</tbody></table>"
+        + _note(
+            "Each earlier period was scored by a model trained only on what came before it. "
+            "A z beyond ±3 is more than chance: the conversion rate moved away from what the "
+            "model was calibrated for (a shift), and the model needs recent data."
+        )
+    )
 
 
 def _calibration(data: ReportData) -> str:
@@ -245,6 +286,7 @@ def _calibration(data: ReportData) -> str:
             "bin holds few leads, so a dot far off the diagonal with a long bar is no evidence."
         )
     )
+    body += _level_by_period(data)
     if matured.empty:
         body += _note(f"{TEST_FOLD}: the blue points are the model's test fold.")
         body += _no_matured(data)
