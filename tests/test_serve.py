@@ -239,6 +239,16 @@ def test_bad_input_gets_a_422_naming_the_field(served, case: str) -> None:
     assert all(e["msg"] and e["hint"] for e in errors), errors
 
 
+def test_a_bad_event_in_a_batch_is_named_by_its_lead_and_position(served) -> None:
+    _, client = served
+    leads = [new_lead(lead_id="SRV-B1", events=[event(), event()]),
+             new_lead(lead_id="SRV-B2", events=[event(), event(occurred_at="yesterday noon")])]
+    response = client.post("/v1/score/batch", json={"leads": leads})
+    assert response.status_code == 422, response.text
+    assert [e["loc"] for e in response.json()["detail"]] == [
+        ["leads", 1, "events", 1, "occurred_at"]]
+
+
 def test_a_batch_over_the_limit_gets_a_422(served) -> None:
     _, client = served
     leads = [{"lead_id": f"L{i:07d}"} for i in range(MAX_BATCH + 1)]

@@ -341,9 +341,15 @@ def _score(
     for i, lead in enumerate(leads):
         groups.setdefault(_as_of(lead.as_of), []).append(i)
     rows: dict[int, dict[str, Any]] = {}
+    # a query numbers its events in order; where each lead's own events start
+    first_event: dict[int, int] = {}
     for as_of, members in groups.items():
         for i, row in zip(members, state.score([inputs[i] for i in members], as_of), strict=True):
             rows[i] = row
+        start = 0
+        for i in members:
+            first_event[i] = start
+            start += len(inputs[i].events)
     errors: list[dict[str, Any]] = []
     results = []
     for i in range(len(inputs)):
@@ -352,10 +358,8 @@ def _score(
         if row["lead_problem"]:
             errors.append(_lead_problem(row["lead_problem"], at, state.query.contract))
             continue
-        members = groups[_as_of(leads[i].as_of)]
-        base = sum(len(inputs[j].events) for j in members if j < i)
         for problem in row["event_problems"]:
-            k = problem["row"] - base
+            k = problem["row"] - first_event[i]
             field, hint = _EVENT_FIELDS.get(problem["reason"], ("lead_id", "check the event"))
             errors.append(_error([*at, "events", k, field], problem["reason"], "value_error",
                                  hint))
