@@ -403,8 +403,9 @@
 {%- endmacro %}
 
 {% macro leadscore_drift_skip_reason() %}
-    {#- Why drift is not judged in this build (a backfill), or none. -#}
-    {%- if not execute or not var('as_of') -%}{{ return(none) }}{%- endif -%}
+    {#- Why drift is not judged in this build (a backfill), or none. Only a build asks the
+        warehouse: dbt compile renders the drift tests as judged, without a query. -#}
+    {%- if leadscore_compiles_only() or not var('as_of') -%}{{ return(none) }}{%- endif -%}
     {%- set info = fromjson(run_query("select leadscore_model_info('" ~ (var('model_version') or '') ~ "')")[0][0]) -%}
     {%- set cutoffs = info.get('reference_cutoffs') or [] -%}
     {%- if info.error or not cutoffs -%}{{ return(none) }}{%- endif -%}

@@ -60,3 +60,37 @@
         {%- endfor -%}
     ] as {{ element_type }}[])
 {%- endmacro %}
+
+{% macro list_of(expressions, element_type) -%}
+    {#- A list of SQL expressions (one element each), typed element_type. -#}
+    {{- return(adapter.dispatch('list_of', 'leadscore')(expressions, element_type)) -}}
+{%- endmacro %}
+
+{% macro default__list_of(expressions, element_type) -%}
+    cast(array({{ expressions | join(', ') }}) as array<{{ element_type }}>)
+{%- endmacro %}
+
+{% macro duckdb__list_of(expressions, element_type) -%}
+    cast([{{ expressions | join(', ') }}] as {{ element_type }}[])
+{%- endmacro %}
+
+{% macro list_masked_sum(values, mask) -%}
+    {#- The sum of the elements of list `values` whose element in the boolean list `mask` (same
+        length) is true: 0 when none is. -#}
+    {{- return(adapter.dispatch('list_masked_sum', 'leadscore')(values, mask)) -}}
+{%- endmacro %}
+
+{% macro default__list_masked_sum(values, mask) -%}
+    aggregate(
+        zip_with({{ values }}, {{ mask }}, (v, m) -> case when m then v else 0 end),
+        cast(0 as double),
+        (total, v) -> total + v
+    )
+{%- endmacro %}
+
+{% macro duckdb__list_masked_sum(values, mask) -%}
+    list_sum(list_transform(
+        range(1, len({{ values }}) + 1),
+        lambda i: case when ({{ mask }})[i] then ({{ values }})[i] else 0 end
+    ))
+{%- endmacro %}

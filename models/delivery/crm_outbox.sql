@@ -34,64 +34,56 @@ converted_leads as (
 importance as (
     -- the model's features in input order, each weighted by its mean |SHAP| (how far it moves
     -- scores on average); no weight at all when the registry lacks this model version
+    {%- set weights = [] %}
+    {%- for feature in model.features %}
+    {%- do weights.append(
+        "coalesce(max(mean_abs_shap) filter (where feature = '" ~ feature.name ~ "'), 0)"
+    ) %}
+    {%- endfor %}
     select
-        [
-            {%- for feature in model.features %}
-            coalesce(max(mean_abs_shap) filter (where feature = '{{ feature.name }}'), 0)
-            {{- ',' if not loop.last }}
-            {%- endfor %}
-        ]::double[] as weights,
-        sum(mean_abs_shap) as total_weight,
+        {{ leadscore.list_of(weights, 'double') }} as weights,
+        sum(mean_abs_shap) as total_weight
     from feature_importance
     where model_version = '{{ model.version }}'
 ),
 
 completeness as (
     -- which of the model's inputs this lead has (NULL is what the model treats as missing)
+    {%- set known = [] %}
+    {%- for feature in model.features %}
+    {%- do known.append(feature.name ~ ' is not null') %}
+    {%- endfor %}
     select
         lead_id,
-        [
-            {%- for feature in model.features %}
-            {{ feature.name }} is not null
-            {{- ',' if not loop.last }}
-            {%- endfor %}
-        ]::boolean[] as is_known,
+        {{ leadscore.list_of(known, 'boolean') }} as is_known
     from lead_features
+),
+
+known_weights as (
+    -- the weight of the model's inputs this lead has
+    select
+        completeness.lead_id,
+        importance.total_weight,
+        {{ leadscore.list_masked_sum('importance.weights', 'completeness.is_known') }}
+            as known_weight
+    from completeness
+    cross join importance
 ),
 
 confidence as (
     select
-        completeness.lead_id,
+        lead_id,
         case
-            when importance.total_weight > 0 then round(
-                list_sum(list_transform(
-                    range(1, len(importance.weights) + 1),
-                    lambda i: case when completeness.is_known[i] then importance.weights[i] else 0 end
-                )) / importance.total_weight,
-                3
-            )
-        end as score_confidence,
-    from completeness
-    cross join importance
+            when total_weight > 0 then round(known_weight / total_weight, 3)
+        end as score_confidence
+    from known_weights
 ),
 
 factors as (
     -- the five strongest contributions either way, in words, strongest first
     select
-        lead_id,
-        list_transform(
-            list_slice(list_sort(list_transform(
-                from_json(
-                    top_factors,
-                    '[{"feature": "VARCHAR", "contribution": "DOUBLE", "reason": "VARCHAR"}]'
-                ),
-                lambda f: {'strength': -abs(f.contribution), 'feature': f.feature, 'factor': f}
-            )), 1, 5),
-            lambda ranked: ranked.factor.reason || case
-                when ranked.factor.contribution > 0 then ' (raises the score)'
-                else ' (lowers the score)'
-            end
-        ) as top_factors,
+        lead_scores.lead_id,
+        {{ leadscore.json_strongest_reasons('lead_scores.top_factors', 5) }} as top_factors
     from lead_scores
 ),
 
@@ -105,12 +97,11 @@ records as (
         lead_scores.model_version,
         coalesce(factors.top_factors, []) as top_factors,
         confidence.score_confidence,
-        not (
-            coalesce(lead_scores.is_converted, false)
-            or lead_scores.score_status = 'converted'
-            or converted_leads.lead_id is not null
-        ) as is_prospect,
-        lead_scores.score_fingerprint,
+        -- neither converted at as_of, nor scored as converted, nor in the conversions input
+        not coalesce(lead_scores.is_converted, false)
+        and lead_scores.score_status != 'converted'
+        and converted_leads.lead_id is null as is_prospect,
+        lead_scores.score_fingerprint
     from lead_scores
     left join factors on lead_scores.lead_id = factors.lead_id
     left join confidence on lead_scores.lead_id = confidence.lead_id
@@ -128,16 +119,16 @@ final as (
         cast(top_factors as varchar[]) as top_factors,
         cast(score_confidence as double) as score_confidence,
         is_prospect,
-        md5(to_json({
-            'lead_id': lead_id,
-            'score': score,
-            'probability': probability,
-            'tier': tier,
-            'model_version': model_version,
-            'top_factors': top_factors,
-            'score_confidence': score_confidence,
-        })) as payload_hash,
-        score_fingerprint,
+        md5({{ leadscore.json_object([
+            'lead_id',
+            'score',
+            'probability',
+            'tier',
+            'model_version',
+            'top_factors',
+            'score_confidence',
+        ]) }}) as payload_hash,
+        score_fingerprint
     from records
 )
 

@@ -7,25 +7,16 @@
 
     Incremental: every row carries its lead's fingerprint (the lead's events, the taxonomy, the
     session settings and this model's code), and a run rebuilds only the leads whose fingerprint
-    changed; leads left without events are deleted. `--full-refresh` rebuilds everything. #}
+    changed; leads left without events are deleted (macros/incremental.sql). `--full-refresh`
+    rebuilds everything. #}
 {{ config(
     materialized='incremental',
     unique_key='lead_id',
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
-    post_hook=(
-        "{% if is_incremental() %}delete from {{ this }} where lead_id not in "
-        "(select lead_id from {{ ref('stg_raw__events') }}){% endif %}"
-    ),
+    post_hook="{{ leadscore_delete_keys_not_in(ref('stg_raw__events')) }}",
 ) }}
-{#- incremental: the table exists with its fingerprints (a table built before they existed is
-    rebuilt whole; on_schema_change adds the column) #}
-{%- set incremental = is_incremental() and 'lead_fingerprint' in (
-    adapter.get_columns_in_relation(this) | map(attribute='name') | list
-) %}
-{%- set settings_hash = local_md5(
-    model.raw_code ~ var('session_gap_minutes') ~ '|' ~ var('burst_window_hours')
-) %}
+{%- set settings = model.raw_code ~ var('session_gap_minutes') ~ '|' ~ var('burst_window_hours') %}
 
 with events as (
     select * from {{ ref('stg_raw__events') }}
@@ -36,43 +27,23 @@ taxonomy as (
     select * from {{ leadscore_taxonomy_relation() }}
 ),
 
-{% if incremental -%}
-built as (
-    select * from {{ this }}
-),
-
-built_leads as (
-    select distinct
-        lead_id,
-        lead_fingerprint,
-    from built
-),
-
-{% endif -%}
 lead_fingerprints as (
     -- everything a lead's rows are computed from (event ids are unique, so xor-ing the row
     -- hashes loses nothing)
     select
         lead_id,
-        hash(
-            '{{ settings_hash }}',
-            (select bit_xor(hash(taxonomy)) from taxonomy),  -- noqa: RF02
-            count(*),
-            bit_xor(hash(events))
-        ) as lead_fingerprint
+        {{ leadscore_fingerprint(settings, [
+            '(select ' ~ leadscore_rows_fingerprint('taxonomy') ~ ' from taxonomy)',
+            'count(*)',
+            leadscore_rows_fingerprint('events'),
+        ]) }} as lead_fingerprint
     from events
     group by lead_id
 ),
 
 changed_leads as (
-    select lead_fingerprints.*
-    from lead_fingerprints
-    {%- if incremental %}
-    anti join built_leads
-        on
-            lead_fingerprints.lead_id = built_leads.lead_id
-            and lead_fingerprints.lead_fingerprint = built_leads.lead_fingerprint
-    {%- endif %}
+    -- the leads to rebuild: all of them, or in an incremental run the changed and new ones
+    {{ leadscore_changed_only('lead_fingerprints', 'lead_fingerprint') }}
 ),
 
 changed_events as (

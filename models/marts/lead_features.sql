@@ -3,8 +3,9 @@
     Incremental: each row keeps lead_fingerprint, a hash of everything the row is computed from
     (the lead's row, its conversion, its timeline's fingerprint, as_of, the feature definitions
     and settings). A run recomputes only the leads whose fingerprint changed or that are new and
-    deletes the leads that left the spine. A different as_of changes every fingerprint, so every
-    lead is recomputed: incremental runs pay off with a fixed as_of (e.g. --vars as_of per day).
+    deletes the leads that left the spine (macros/incremental.sql). A different as_of changes
+    every fingerprint, so every lead is recomputed: incremental runs pay off with a fixed as_of
+    (e.g. --vars as_of per day).
     `--full-refresh` rebuilds the table from scratch. #}
 -- depends_on: {{ ref('rule_based_points') }}
 {{ config(
@@ -13,23 +14,15 @@
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
     post_hook=(
-        "{% if is_incremental() %}delete from {{ this }} where lead_id not in ("
-        "select lead_id from {{ ref('stg_raw__leads') }} "
-        "where created_at is null or created_at <= {{ leadscore_as_of() }}){% endif %}"
+        "{{ leadscore_delete_keys_not_in(ref('stg_raw__leads'), "
+        "'created_at is null or created_at <= ' ~ leadscore_as_of()) }}"
     ),
 ) }}
-{#- incremental: the table exists with its fingerprints (a table built before they existed is
-    rebuilt whole; on_schema_change adds the column) #}
-{%- set incremental = is_incremental() and 'lead_fingerprint' in (
-    adapter.get_columns_in_relation(this) | map(attribute='name') | list
-) %}
 {%- set timeline = ref('int_lead_events_sessionized') %}
 {%- set features_sql = leadscore_features('spine', timeline) %}
 {%- set rule_based_score_sql = leadscore_rule_based_score('features', warn=true) %}
-{%- set settings_hash = local_md5(
-    model.raw_code ~ features_sql ~ rule_based_score_sql ~ leadscore_as_of()
-    ~ '|' ~ var('label_column')
-) %}
+{%- set settings = model.raw_code ~ features_sql ~ rule_based_score_sql ~ leadscore_as_of()
+    ~ '|' ~ var('label_column') %}
 
 with leads as (
     select * from {{ ref('stg_raw__leads') }}
@@ -43,12 +36,6 @@ timeline as (
     select * from {{ timeline }}
 ),
 
-{% if incremental -%}
-built as (
-    select * from {{ this }}
-),
-
-{% endif -%}
 timeline_fingerprints as (
     select
         lead_id,
@@ -61,9 +48,11 @@ candidates as (
     select
         leads.*,
         {{ leadscore_as_of() }} as as_of,
-        hash(
-            '{{ settings_hash }}', leads, conversions, timeline_fingerprints.timeline_fingerprint  -- noqa: RF02, LT05
-        ) as lead_fingerprint
+        {{ leadscore_fingerprint(settings, [
+            leadscore.row_value('leads'),
+            leadscore.row_value('conversions'),
+            'timeline_fingerprints.timeline_fingerprint',
+        ]) }} as lead_fingerprint
     from leads
     left join conversions on leads.lead_id = conversions.lead_id
     left join timeline_fingerprints on leads.lead_id = timeline_fingerprints.lead_id
@@ -72,14 +61,7 @@ candidates as (
 
 spine as (
     -- the leads to compute: all of them, or in an incremental run the changed and new ones
-    select candidates.*
-    from candidates
-    {%- if incremental %}
-    anti join built
-        on
-            candidates.lead_id = built.lead_id
-            and candidates.lead_fingerprint = built.lead_fingerprint
-    {%- endif %}
+    {{ leadscore_changed_only('candidates', 'lead_fingerprint') }}
 ),
 
 features as (

@@ -37,66 +37,97 @@ data_range as (
     -- cutoffs follow the data: a historical export ends long before the build's as_of
     select
         min(leads.created_at) as data_start,
-        least(
-            greatest(
-                max(leads.created_at),
-                (select max(timeline.occurred_at) from timeline),
-                (select max(conversions.converted_at) from conversions)
-            ),
-            {{ leadscore_as_of() }}
-        ) - interval {{ window }} day as last_cutoff,
+        greatest(
+            max(leads.created_at),
+            (select max(timeline.occurred_at) from timeline),
+            (select max(conversions.converted_at) from conversions)
+        ) as data_end
     from leads
 ),
 
-calendar_cutoffs as (
-    select unnest(generate_series(
-        date_trunc('{{ var("training_cadence") }}', data_start)
-        + interval 1 {{ var('training_cadence') }},
-        last_cutoff,
-        interval 1 {{ var('training_cadence') }}
-    )) as as_of,
+cutoff_range as (
+    -- only cutoffs whose label is final: their whole label window lies within the data
+    select
+        data_start,
+        {{ leadscore_last_matured_cutoff('data_end') }} as last_cutoff
     from data_range
+),
+
+calendar_cutoffs as (
+    select
+        unnest(
+            generate_series(
+                date_trunc('{{ var("training_cadence") }}', data_start)
+                + interval 1 {{ var('training_cadence') }},
+                last_cutoff,
+                interval 1 {{ var('training_cadence') }}
+            )
+        ) as as_of
+    from cutoff_range
+),
+
+offsets as (
+    select unnest([{{ var('training_offsets_hours') | join(', ') }}]) as offset_hours
 ),
 
 early_pairs as (
     select
         leads.lead_id,
         leads.created_at + to_hours(offsets.offset_hours) as as_of,
-        'early' as cutoff_kind,
+        'early' as cutoff_kind
     from leads
-    cross join (
-        select unnest([{{ var('training_offsets_hours') | join(', ') }}]) as offset_hours
-    ) as offsets
-    cross join data_range
-    where leads.created_at + to_hours(offsets.offset_hours) <= data_range.last_cutoff
+    cross join offsets
+    cross join cutoff_range
+    where leads.created_at + to_hours(offsets.offset_hours) <= cutoff_range.last_cutoff
 ),
 
 calendar_pairs as (
     select
         leads.lead_id,
         calendar_cutoffs.as_of,
-        'calendar' as cutoff_kind,
+        'calendar' as cutoff_kind
     from leads
     cross join calendar_cutoffs
     where leads.created_at < calendar_cutoffs.as_of
+),
+
+pairs as (
+    select * from early_pairs
+    union all
+    select * from calendar_pairs
 ),
 
 open_pairs as (
     -- a lead is scored only while it is open: converted leads leave at their conversion
     select
         pairs.*,
-        conversions.converted_at,
-    from (
-        select * from early_pairs
-        union all
-        select * from calendar_pairs
-    ) as pairs
+        conversions.converted_at
+    from pairs
     left join conversions on pairs.lead_id = conversions.lead_id
-    where conversions.converted_at is null or conversions.converted_at >= pairs.as_of
+    where {{ leadscore_was_open_at('conversions.converted_at', 'pairs.as_of') }}
     -- an early cutoff that falls on a calendar one is one row
-    qualify row_number() over (
-        partition by pairs.lead_id, pairs.as_of order by pairs.cutoff_kind = 'early' desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by pairs.lead_id, pairs.as_of
+            order by pairs.cutoff_kind = 'early' desc
+        ) = 1
+),
+
+counted_pairs as (
+    select
+        *,
+        count(*) filter (where cutoff_kind = 'calendar') over (partition by lead_id)
+            as calendar_rows
+    from open_pairs
+),
+
+picked_pairs as (
+    select
+        *,
+        row_number() over (
+            partition by lead_id, cutoff_kind order by hash(lead_id, as_of)
+        ) as pick
+    from counted_pairs
 ),
 
 bounded_pairs as (
@@ -106,22 +137,9 @@ bounded_pairs as (
         *,
         case
             when cutoff_kind = 'early' or calendar_rows <= {{ cap }} then 1.0
-            else calendar_rows / {{ cap }}::double
-        end as sample_weight,
-    from (
-        select
-            *,
-            row_number() over (
-                partition by lead_id, cutoff_kind order by hash(lead_id, as_of)
-            ) as pick,
-        from (
-            select
-                *,
-                count(*) filter (where cutoff_kind = 'calendar') over (partition by lead_id)
-                    as calendar_rows,
-            from open_pairs
-        )
-    )
+            else calendar_rows / cast({{ cap }} as double)
+        end as sample_weight
+    from picked_pairs
     where cutoff_kind = 'early' or pick <= {{ cap }}
 ),
 
@@ -131,7 +149,7 @@ spine as (
         bounded_pairs.as_of,
         bounded_pairs.cutoff_kind,
         bounded_pairs.sample_weight,
-        bounded_pairs.converted_at,
+        bounded_pairs.converted_at
     from bounded_pairs
     inner join leads on bounded_pairs.lead_id = leads.lead_id
 ),
@@ -142,14 +160,14 @@ labelled as (
         as_of,
         cutoff_kind,
         sample_weight,
-        coalesce(converted_at < as_of + interval {{ window }} day, false)::integer as label,
+        {{ leadscore_converted_within_window('converted_at', 'as_of') }} as label
     from spine
 ),
 {%- else -%}
 spine as (
     select
         leads.*,
-        {{ leadscore_as_of() }} as as_of,
+        {{ leadscore_as_of() }} as as_of
     from leads
 ),
 
@@ -159,7 +177,7 @@ labelled as (
         as_of,
         'flat' as cutoff_kind,
         1.0 as sample_weight,
-        label,
+        label
     from spine
 ),
 {%- endif %}
@@ -173,9 +191,9 @@ final as (
         features.*,
         {{ leadscore_rule_based_score('features') }} as rule_based_score,
         labelled.cutoff_kind,
-        labelled.sample_weight::double as sample_weight,
-        {{ window if var('created_at_column') else 'null' }}::integer as label_window_days,
-        labelled.label,
+        cast(labelled.sample_weight as double) as sample_weight,
+        cast({{ window if var('created_at_column') else 'null' }} as integer) as label_window_days,
+        labelled.label
     from features
     inner join labelled
         on

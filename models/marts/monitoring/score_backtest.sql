@@ -48,9 +48,7 @@ final as (
         actual_conversions / leads as conversion_rate,
         expected_conversions / leads as expected_conversion_rate,
         cast(date_diff('day', as_of, {{ leadscore_as_of() }}) as integer) as days_since_snapshot,
-        least(
-            date_diff('day', as_of, {{ leadscore_as_of() }}) / {{ var('label_window_days') }}, 1
-        ) as window_elapsed_share,
+        {{ leadscore_label_window_elapsed_share('as_of') }} as window_elapsed_share,
         {{ leadscore_has_matured('as_of') }} as is_window_complete
     from by_tier
 )

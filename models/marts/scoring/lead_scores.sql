@@ -7,8 +7,8 @@
     Incremental: score_fingerprint hashes the lead's lead_fingerprint (the inputs of its row of
     lead_features) with the model and the scoring settings; a run scores only the leads whose
     fingerprint changed or that are new (a kept row keeps the scored_at of the run that scored
-    it) and deletes the leads that left lead_features. Replacing a model version's files in
-    place needs `--full-refresh`. #}
+    it) and deletes the leads that left lead_features (macros/incremental.sql). Replacing a
+    model version's files in place needs `--full-refresh`. #}
 {{ config(
     materialized='incremental',
     unique_key='lead_id',
@@ -16,27 +16,20 @@
     on_schema_change='append_new_columns',
     tags=['scoring'],
     contract={'enforced': true},
-    post_hook=(
-        "{% if is_incremental() %}delete from {{ this }} where lead_id not in "
-        "(select lead_id from {{ ref('lead_features') }}){% endif %}"
-    ),
+    post_hook="{{ leadscore_delete_keys_not_in(ref('lead_features')) }}",
 ) }}
-{#- incremental: the table exists with its fingerprints (a table built before they existed is
-    rebuilt whole; on_schema_change adds the column) #}
-{%- set incremental = is_incremental() and 'score_fingerprint' in (
-    adapter.get_columns_in_relation(this) | map(attribute='name') | list
-) %}
-{%- set code_hash = local_md5(model.raw_code) %}
+{%- set code = model.raw_code %}
 {#- a lead_features built before it had fingerprints: the whole row stands in #}
 {%- set features_fingerprint = 'lead_fingerprint' if not execute or 'lead_fingerprint' in (
     adapter.get_columns_in_relation(ref('lead_features')) | map(attribute='name') | list
 ) else 'lead_features' %}
 {%- set model = leadscore_model() %}
-{%- set settings_hash = local_md5(
-    code_hash ~ tojson(model) ~ leadscore_feature_vector(model) ~ leadscore_category_values(model)
-    ~ leadscore_score_status(model) ~ leadscore_tier('p')
-    ~ leadscore_feature_positions(model, true) ~ leadscore_feature_positions(model, false)
-) %}
+{%- set settings = code ~ tojson(model) ~ leadscore_feature_vector(model)
+    ~ leadscore_category_values(model) ~ leadscore_score_status(model) ~ leadscore_tier('p')
+    ~ leadscore_feature_positions(model, true) ~ leadscore_feature_positions(model, false) %}
+
+{%- set fit_positions = leadscore_feature_positions(model, true) %}
+{%- set engagement_positions = leadscore_feature_positions(model, false) %}
 
 with lead_features as (
     select * from {{ ref('lead_features') }}
@@ -46,33 +39,19 @@ reason_templates as (
     select * from {{ ref('reason_templates') }}
 ),
 
-{% if incremental -%}
-scored_before as (
-    select * from {{ this }}
-),
-
-{% endif -%}
 fingerprinted as (
     select
         *,
-        hash(
-            '{{ settings_hash }}',
-            (select bit_xor(hash(reason_templates)) from reason_templates),
-            {{ features_fingerprint }}
-        ) as score_fingerprint,
+        {{ leadscore_fingerprint(settings, [
+            '(select ' ~ leadscore_rows_fingerprint('reason_templates') ~ ' from reason_templates)',
+            features_fingerprint,
+        ]) }} as score_fingerprint
     from lead_features
 ),
 
 to_score as (
     -- every lead, or in an incremental run the leads whose features or scoring settings changed
-    select fingerprinted.*
-    from fingerprinted
-    {%- if incremental %}
-    anti join scored_before
-        on
-            fingerprinted.lead_id = scored_before.lead_id
-            and fingerprinted.score_fingerprint = scored_before.score_fingerprint
-    {%- endif %}
+    {{ leadscore_changed_only('fingerprinted', 'score_fingerprint') }}
 ),
 
 vectors as (
@@ -83,15 +62,19 @@ vectors as (
         is_converted,
         {{ leadscore_feature_vector(model) }} as feature_vector,
         {{ leadscore_category_values(model) }} as category_values,
-        {{ leadscore_score_status(model) }} as score_status,
+        {{ leadscore_score_status(model) }} as score_status
     from to_score
 ),
 
 scored as (
     select
         *,
-        leadscore_score('{{ model.version }}', feature_vector) as conversion_probability,
-        leadscore_contributions('{{ model.version }}', feature_vector) as contributions,
+        leadscore_score(
+            '{{ model.version }}', feature_vector
+        ) as conversion_probability,
+        leadscore_contributions(
+            '{{ model.version }}', feature_vector
+        ) as contributions
     from vectors
 ),
 
@@ -105,19 +88,21 @@ explained as (
             scored.category_values,
             scored.contributions,
             (
-                select to_json(list({'feature': feature, 'direction': direction, 'template': template}))::varchar
+                select {{ leadscore.json_array_agg(['feature', 'direction', 'template']) }}
                 from reason_templates
             ),
-            {{ leadscore_sql_list(leadscore_categorical_features() + leadscore_numeric_features()) }}
-        ) as explanation,
+            {{ leadscore_sql_list(
+                leadscore_categorical_features() + leadscore_numeric_features()
+            ) }}
+        ) as explanation
     from scored
 ),
 
 top_factors as (
     select
-        *,
-        coalesce(explained.explanation.top_factors, '[]')::json as top_factors,
-        explained.explanation.top_reasons as top_reasons,
+        explained.*,
+        cast(coalesce(explained.explanation.top_factors, '[]') as json) as top_factors,
+        explained.explanation.top_reasons
     from explained
 ),
 
@@ -127,12 +112,12 @@ final as (
         top_factors.conversion_probability,
         cast(round(100 * top_factors.conversion_probability) as integer) as score,
         -- a converted lead is no prospect: no tier (score_status 'converted')
-        case when not top_factors.is_converted then
-            {{ leadscore_tier('top_factors.conversion_probability') }}
+        case
+            when not top_factors.is_converted
+                then {{ leadscore_tier('top_factors.conversion_probability') }}
         end as tier,
-        {{ leadscore_partial_score('top_factors.contributions', leadscore_feature_positions(model, true)) }}
-            as fit_score,
-        {{ leadscore_partial_score('top_factors.contributions', leadscore_feature_positions(model, false)) }}
+        {{ leadscore_partial_score('top_factors.contributions', fit_positions) }} as fit_score,
+        {{ leadscore_partial_score('top_factors.contributions', engagement_positions) }}
             as engagement_score,
         top_factors.top_factors,
         top_factors.top_reasons,
@@ -142,7 +127,7 @@ final as (
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as scored_at,
         top_factors.score_status,
         top_factors.is_converted,
-        top_factors.score_fingerprint,
+        top_factors.score_fingerprint
     from top_factors
 )
 
