@@ -363,7 +363,7 @@ order by request.leadscore_row_number
             "The serving models use as_of in a form the service cannot replace by the request's "
             "(expected leadscore_as_of() everywhere)"
         )
-    version = re.search(r"leadscore_score\('([^']*)'", sql)
+    version = re.search(r"leadscore_score\(\s*'([^']*)'", sql)
     if version is None:
         raise CompileError(f"{SCORES_MODEL} does not call leadscore_score: nothing to serve")
     return ServingQuery(
