@@ -1,5 +1,6 @@
 # The two commands of the README: `make demo` and `make test`. Both work on a fresh machine:
-# they create .venv, install leadscore with its dev tools, then do their job.
+# they create .venv, install leadscore with its dev tools and the Spark extra (so the Spark
+# parity test runs; it needs a Java runtime, which .ci/run installs), then do their job.
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +13,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,spark]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -59,4 +60,4 @@ lint: install
 	$(BIN)/sqlfluff lint $(SQL_LINTED)
 
 clean:
-	rm -rf target logs data artifacts published reports warehouse.duckdb warehouse.duckdb.wal
+	rm -rf target logs data artifacts published reports spark warehouse.duckdb warehouse.duckdb.wal

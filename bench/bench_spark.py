@@ -4,11 +4,13 @@ the same model, in the same run.
 
     .venv/bin/python bench/bench_spark.py --leads 2000 [--cluster] [--local-cores 2]
 
-Prints wall seconds, leads/s and leads/s per core of each engine, the ratios, and from the
-per-core rates the number of cluster cores at which Spark would overtake one DuckDB machine
-(of `--duckdb-cores` cores) for 10M and 100M leads. The rates include each engine's fixed
-costs (dbt parse, JVM and catalog start for Spark), which dominate small runs: the
-extrapolation is only as good as the scale it was measured at.
+Prints, per engine, the whole command's wall seconds and the models' seconds (the sum of
+dbt's per-model execution times: what is left once the JVM, the session, the raw inputs and
+dbt's parse have started), leads/s and leads/s per core of the models, the ratios to DuckDB,
+and from the per-core rates the number of cluster cores at which Spark would overtake one
+DuckDB machine (of `--duckdb-cores` cores) for 10M and 100M leads. At small scales every
+engine's per-model time is mostly fixed cost (planning, task start-up), which the rates
+include: the extrapolation is only as good as the scale it was measured at.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ NO_TESTS = ["--exclude-resource-type", "test", "unit_test"]
 
 
 def run(cmd: list[str], env: dict[str, str]) -> float:
+    print(f"[bench] {' '.join(cmd)[:160]}", flush=True)
     started = time.monotonic()
     result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
@@ -36,6 +39,12 @@ def run(cmd: list[str], env: dict[str, str]) -> float:
             f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         )
     return time.monotonic() - started
+
+
+def model_seconds(target: Path) -> float:
+    """The summed execution time of the models of dbt's last run (run_results.json)."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return sum(r["execution_time"] for r in results if r["unique_id"].startswith("model."))
 
 
 def main() -> int:
@@ -78,9 +87,12 @@ def main() -> int:
             ],
             env,
         )
-    figures: dict[str, float] = {}
+    target = Path(env["DBT_TARGET_PATH"])
+    wall: dict[str, float] = {}
+    models: dict[str, float] = {}
     # DuckDB: features, then a model, then the scores (the model is shared with Spark)
-    duck = run([str(BIN / "dbt"), "build", "--select", *CORE[:3], *NO_TESTS, *vars_], env)
+    wall["duckdb"] = run([str(BIN / "dbt"), "build", "--select", *CORE[:3], *NO_TESTS, *vars_], env)
+    models["duckdb"] = model_seconds(target)
     run(
         [
             str(BIN / "python"),
@@ -94,10 +106,13 @@ def main() -> int:
         ],
         env,
     )
-    duck += run([str(BIN / "dbt"), "build", "--select", "lead_scores", *NO_TESTS, *vars_], env)
-    figures["duckdb_s"] = duck
+    wall["duckdb"] += run(
+        [str(BIN / "dbt"), "build", "--select", "lead_scores", *NO_TESTS, *vars_], env
+    )
+    models["duckdb"] += model_seconds(target)
     spark_args = ["build", "--select", *CORE, *NO_TESTS, *vars_]
-    figures["spark_local_s"] = run(
+    name = f"spark local[{args.local_cores}]"
+    wall[name] = run(
         [
             str(BIN / "leadscore"),
             "build",
@@ -109,29 +124,48 @@ def main() -> int:
         ],
         env,
     )
+    models[name] = model_seconds(target)
+    cores = {"duckdb": args.duckdb_cores, name: args.local_cores}
     if args.cluster:
-        figures["spark_cluster_s"] = run(
-            ["bash", str(ROOT / "bench" / "spark_cluster.sh"), *spark_args], env
-        )
-    cores = {"duckdb_s": args.duckdb_cores, "spark_local_s": args.local_cores, "spark_cluster_s": 2}
-    print(f"{args.leads:,} leads, as_of {AS_OF}, machine load {os.getloadavg()[0]:.1f}")
-    for name, seconds in figures.items():
-        rate = args.leads / seconds
+        workers = int(os.environ.get("SPARK_WORKER_CORES", "1"))
+        cluster = f"spark 2 workers x {workers}"
+        wall[cluster] = run(["bash", str(ROOT / "bench" / "spark_cluster.sh"), *spark_args], env)
+        models[cluster] = model_seconds(target)
+        cores[cluster] = 2 * workers
+    with open(root / "raw" / "events.csv", encoding="utf-8") as f:
+        events = sum(1 for _ in f) - 1
+    print(
+        f"{args.leads:,} leads ({events:,} events), as_of {AS_OF}, "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(
+        f"  {'engine':24s} {'wall s':>8s} {'models s':>9s} {'leads/s':>9s} "
+        f"{'leads/s/core':>13s} {'models vs DuckDB':>17s}"
+    )
+    for engine in wall:
+        rate = args.leads / models[engine]
         print(
-            f"  {name:16s} {seconds:8.1f} s  {rate:9.1f} leads/s  "
-            f"{rate / cores[name]:9.1f} leads/s/core  ({seconds / figures['duckdb_s']:.1f}x DuckDB)"
+            f"  {engine:24s} {wall[engine]:8.1f} {models[engine]:9.1f} {rate:9.1f} "
+            f"{rate / cores[engine]:13.1f} {models[engine] / models['duckdb']:16.1f}x"
         )
-    duck_rate = args.leads / figures["duckdb_s"]
-    for name in ("spark_local_s", "spark_cluster_s"):
-        if name not in figures:
+    duck_rate = args.leads / models["duckdb"]
+    for engine in wall:
+        if engine == "duckdb":
             continue
-        per_core = args.leads / figures[name] / cores[name]
+        per_core = args.leads / models[engine] / cores[engine]
+        needed = duck_rate / per_core
         for leads in (10_000_000, 100_000_000):
-            # cores at which Spark's wall time equals one DuckDB machine's (linear scaling assumed)
+            # cores at which Spark's model time equals one DuckDB machine's (linear scaling)
             print(
-                f"  {name}: {leads:,} leads: DuckDB ~{leads / duck_rate / 3600:.1f} h; Spark "
-                f"overtakes it from ~{duck_rate / per_core:.0f} cores at this per-core rate"
+                f"  {engine}: {leads:>11,} leads: DuckDB ~{leads / duck_rate / 3600:.1f} h on "
+                f"{args.duckdb_cores} cores; Spark overtakes it from ~{needed:.0f} cores"
             )
+    figures = {
+        "events": events,
+        "wall_s": wall,
+        "models_s": models,
+        "cores": cores,
+    }
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench_spark.json").write_text(json.dumps({"leads": args.leads, **figures}, indent=2))

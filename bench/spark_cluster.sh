@@ -2,10 +2,11 @@
 # A real distributed run on one machine: a Spark standalone master and two workers, started from
 # the pyspark installation on 127.0.0.1, build the demo end to end with
 #   leadscore build --target spark --master spark://127.0.0.1:7077
-# then stop. Usage (from the project root, after `make data` and `make train`, or with
-# LEADSCORE_DATA_DIR / LEADSCORE_ARTIFACTS pointing elsewhere):
-#   bench/spark_cluster.sh --select +lead_features +lead_training_set +lead_scores \
-#       --exclude-resource-type test unit_test --vars "{as_of: 2026-06-01}"
+# then stop (also when the build fails or is interrupted). Usage (from the project root, after
+# `make data` and `make train`, or with LEADSCORE_DATA_DIR / LEADSCORE_ARTIFACTS pointing
+# elsewhere), with dbt's arguments, by default the core path:
+#   bench/spark_cluster.sh [build --select +lead_features +lead_training_set +lead_scores \
+#       --exclude-resource-type test unit_test --vars "{as_of: '2026-06-01 00:00:00'}"]
 # Environment: SPARK_WORKER_CORES (1 per worker), SPARK_WORKER_MEMORY (1g per worker),
 # LEADSCORE_SPARK_HOME (metastore and warehouse; default spark/ in the project).
 set -euo pipefail
@@ -16,6 +17,8 @@ SPARK_HOME="$("$PYTHON" -c 'import os, pyspark; print(os.path.dirname(pyspark.__
 export SPARK_HOME
 export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$PYTHON}"
 export PYTHONPATH="${PYTHONPATH:-$ROOT/python}"
+# master, workers, executors and the driver talk over the loopback interface only
+export SPARK_LOCAL_IP=127.0.0.1
 RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/leadscore-spark-cluster.XXXXXX")"
 export SPARK_LOG_DIR="$RUN_DIR/logs" SPARK_WORKER_DIR="$RUN_DIR/work"
 mkdir -p "$SPARK_LOG_DIR" "$SPARK_WORKER_DIR"
@@ -52,7 +55,14 @@ for _ in $(seq 120); do
     [ "$(grep -l "Successfully registered with master" "$SPARK_LOG_DIR"/worker*.log 2>/dev/null | wc -l)" -eq 2 ] && break
     sleep 1
 done
+registered="$(grep -l "Successfully registered with master" "$SPARK_LOG_DIR"/worker*.log 2>/dev/null | wc -l)"
+[ "$registered" -eq 2 ] \
+    || { echo "[cluster] $registered of 2 workers registered: see $SPARK_LOG_DIR/worker*.log" >&2; exit 1; }
 echo "[cluster] 2 workers x $CORES core(s), $MEMORY registered"
+if [ "$#" -eq 0 ]; then
+    set -- build --select +lead_features +lead_training_set +lead_scores \
+        --exclude-resource-type test unit_test
+fi
 
 start=$(date +%s)
 "$PYTHON" -m leadscore.cli build --target spark --master "$MASTER" "$@"

@@ -358,7 +358,7 @@ def test_history_keeps_one_row_per_lead_and_build(history):
     counts = dict(
         ws.sql(
             "select strftime(as_of, '%Y-%m-%d %H:%M:%S'), count(*) "
-            "from lead_score_history group by 1"
+            "from lead_score_history where scored_as = 'served' group by 1"
         )
     )
     leads_then = ws.sql(
@@ -370,7 +370,8 @@ def test_history_keeps_one_row_per_lead_and_build(history):
     # DEMO_AS_OF was built twice (the demo, then again here): its rows replaced, not doubled
     assert counts[DEMO_AS_OF] == leads_now
     assert ws.sql(
-        "select count(*) = count(distinct (lead_id, as_of, model_version)) from lead_score_history"
+        "select count(*) = count(distinct (lead_id, as_of, model_version, scored_as)) "
+        "from lead_score_history"
     )[0][0]
 
 
@@ -380,21 +381,37 @@ def test_history_rows_of_a_rebuilt_snapshot_are_those_of_the_latest_build(histor
         """
         select count(*) from lead_score_history as h
         inner join lead_scores as s using (lead_id, as_of, model_version)
-        where h.scored_at != s.scored_at or h.conversion_probability != s.conversion_probability
+        where h.scored_as = 'served'
+            and (h.scored_at != s.scored_at
+                or h.conversion_probability != s.conversion_probability)
         """
     )[0][0]
     assert stale == 0
 
 
+def served_at_past_with_outcomes(history: History) -> str:
+    """SQL: the past snapshot's served scores of leads open then, each with its outcome worked
+    out here from the raw conversions (converted within the label window after the snapshot):
+    an independent source of the outcomes."""
+    window = load_artifact(history.champion, history.ws.artifacts).metadata["label_window_days"]
+    return f"""
+        select
+            h.*,
+            coalesce(c.converted_at < h.as_of + interval {window} day, false)::int as label,
+        from lead_score_history as h
+        left join stg_raw__conversions as c on h.lead_id = c.lead_id
+        where h.as_of = '{history.past}' and h.model_version = '{history.champion}'
+            and h.scored_as = 'served'
+            and (c.converted_at is null or c.converted_at >= h.as_of)
+    """
+
+
 def matured_truth(history: History) -> pd.DataFrame:
-    """The past snapshot's served probabilities next to the labels lead_training_set gives
-    the same leads at the same cutoff: an independent source of the outcomes."""
+    """The past snapshot's served probabilities next to their outcomes."""
     return history.ws.df(
         f"""
-        select h.lead_id, h.conversion_probability as p, t.label
-        from lead_score_history as h
-        inner join lead_training_set as t on h.lead_id = t.lead_id and h.as_of = t.as_of
-        where h.as_of = '{history.past}' and h.model_version = '{history.champion}'
+        select lead_id, conversion_probability as p, label
+        from ({served_at_past_with_outcomes(history)})
         """
     )
 
@@ -418,13 +435,12 @@ def test_backtest_counts_the_conversions_of_each_tier_since_the_snapshot(history
     expected = ws.df(
         f"""
         select
-            h.tier,
+            tier,
             count(*) as leads,
-            sum(t.label) as converted,
-            sum(h.conversion_probability) as expected,
-        from lead_score_history as h
-        inner join lead_training_set as t on h.lead_id = t.lead_id and h.as_of = t.as_of
-        where h.as_of = '{history.past}' group by h.tier
+            sum(label) as converted,
+            sum(conversion_probability) as expected,
+        from ({served_at_past_with_outcomes(history)})
+        group by tier
         """
     ).set_index("tier")
     backtest = ws.df(f"select * from score_backtest where as_of = '{history.past}'").set_index(
@@ -448,6 +464,29 @@ def test_challenger_scores_the_same_leads_side_by_side(history):
     assert versions == [history.challenger]
     assert leads == ws.sql("select count(*) from lead_scores")[0][0]
     assert largest_difference < 1e-12  # the challenger is a copy of the champion
+
+
+def test_one_history_table_holds_served_and_challenger_scores(history):
+    ws = history.ws
+    by_role = dict(
+        ws.sql(
+            f"""
+            select scored_as, list(distinct model_version)
+            from lead_score_history where as_of = '{history.past}' group by 1
+            """
+        )
+    )
+    assert by_role == {"served": [history.champion], "challenger": [history.challenger]}
+    served, challenger = (
+        ws.sql(
+            f"""
+            select count(*) from lead_score_history
+            where as_of = '{history.past}' and scored_as = '{role}'
+            """
+        )[0][0]
+        for role in ("served", "challenger")
+    )
+    assert served == challenger > 0  # the challenger scored the same leads
 
 
 def test_an_identical_challenger_agrees_everywhere_and_ties_on_matured_outcomes(history):

@@ -75,3 +75,8 @@
         not_null data tests check the same columns. -#}
     {{ return('') }}
 {%- endmacro %}
+
+{% macro spark__epoch_seconds(expression) -%}
+    {#- DuckDB's epoch(), which leadscore.spark translates to Spark's microseconds / 1e6 -#}
+    cast(epoch({{ expression }}) as double)
+{%- endmacro %}

@@ -125,7 +125,8 @@ picked_pairs as (
     select
         *,
         row_number() over (
-            partition by lead_id, cutoff_kind order by hash(lead_id, as_of)
+            partition by lead_id, cutoff_kind
+            order by {{ leadscore_stable_hash("lead_id", "as_of") }}
         ) as pick
     from counted_pairs
 ),

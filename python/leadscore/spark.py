@@ -29,7 +29,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +73,19 @@ def spark_session(
     *,
     shuffle_partitions: int | None = None,
     app_name: str = "leadscore",
+    catalog: str = "hive",
+    conf: Mapping[str, str] | None = None,
 ) -> Any:
     """A SparkSession on `master` with its metastore and warehouse under `home`.
 
     Python workers run this interpreter (PYSPARK_PYTHON) with this PYTHONPATH, so they import the
-    same leadscore, onnxruntime and LightGBM as the driver.
+    same leadscore, onnxruntime and LightGBM as the driver. `catalog` "hive" keeps the tables'
+    catalog in a Derby metastore under `home` (one build's tables are there for the next);
+    "in-memory" keeps it in this session only (no metastore: one process that builds and reads).
+    `conf`: more Spark settings.
     """
+    if catalog not in ("hive", "in-memory"):
+        raise ValueError(f"catalog must be 'hive' or 'in-memory', not {catalog!r}")
     from pyspark.sql import SparkSession
 
     home = (home or spark_home()).resolve()
@@ -113,7 +120,13 @@ def spark_session(
     )
     if shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-    spark = builder.enableHiveSupport().getOrCreate()
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    if catalog == "hive":
+        builder = builder.enableHiveSupport()
+    else:
+        builder = builder.config("spark.sql.catalogImplementation", "in-memory")
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -207,7 +220,8 @@ def _input_file(data_dir: Path, name: str) -> Path | None:
 
 
 def _read_csv(path: Path, delimiter: str) -> tuple[pa.Table, list[tuple[int, str]]]:
-    """Every value as text, the header's names; rows that do not parse as (row, reason)."""
+    """Every value as text (an empty one NULL), the header's names; rows that do not parse as
+    (row, reason)."""
     with open(path, encoding="utf-8", errors="replace", newline="") as f:  # the header only
         header = next(csv.reader(f, delimiter=delimiter), None)
     if not header:
@@ -240,8 +254,10 @@ def _read_csv(path: Path, delimiter: str) -> tuple[pa.Table, list[tuple[int, str
         ),
         convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.string()),
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
+            # an empty field, quoted or not, is NULL, as DuckDB's read_csv reads it
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            null_values=[""],
         ),
     )
     return table, bad
@@ -397,6 +413,18 @@ def _duckdb_to_spark(sql: str) -> str:
             # epoch(): DuckDB's seconds keep their fraction; Spark's unix_timestamp drops it
             return sqlglot.parse_one(
                 f"(unix_micros(cast({node.this.sql(dialect='spark')} as timestamp)) / 1000000d)",
+                read="spark",
+            )
+        if (
+            isinstance(node, exp.Anonymous)
+            and node.name.lower() == "to_json"
+            and len(node.expressions) == 1
+        ):
+            # DuckDB writes a struct's NULL fields ("campaign":null); Spark leaves them out
+            # unless told
+            return sqlglot.parse_one(
+                f"to_json({node.expressions[0].transform(fix).sql(dialect='spark')}, "
+                "map('ignoreNullFields', 'false'))",
                 read="spark",
             )
         if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.JSON):

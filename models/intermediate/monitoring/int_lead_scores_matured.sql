@@ -1,16 +1,12 @@
-{#- Past scores whose outcome is now known: every history snapshot (served scores and challenger
-    scores) whose label window (var label_window_days) has fully passed by as_of, with the
-    outcome "converted within the window after the snapshot" (macros/labels.sql).
+{#- Past scores whose outcome is now known: every snapshot in lead_score_history (served and
+    challenger scores) whose label window (var label_window_days) has fully passed by as_of,
+    with the outcome "converted within the window after the snapshot" (macros/labels.sql).
     Leads that had already converted at the snapshot are left out: there was nothing to
     predict. The lead's segment attributes come along for the per-segment evaluation. #}
 {%- set segments = leadscore_segment_columns() %}
 
 with lead_score_history as (
     select * from {{ ref('lead_score_history') }}
-),
-
-challenger_score_history as (
-    select * from {{ ref('challenger_score_history') }}
 ),
 
 leads as (
@@ -21,22 +17,10 @@ conversions as (
     select * from {{ ref('stg_raw__conversions') }}
 ),
 
-unioned as (
-    select
-        *,
-        'served' as scored_as
-    from lead_score_history
-    union all by name
-    select
-        *,
-        'challenger' as scored_as
-    from challenger_score_history
-),
-
 scores as (
     -- a version that was both a challenger and served at the same snapshot counts once
     select *
-    from unioned
+    from lead_score_history
     qualify
         row_number() over (
             partition by model_version, as_of, lead_id

@@ -1,10 +1,12 @@
-{#- Every score every build wrote: one row per lead, as_of and model version, appended by each
-    build after lead_scores. Rebuilding the same as_of with the same model replaces its rows
-    (no duplicates); other snapshots stay. History cannot be recomputed, so --full-refresh does
-    not wipe it (full_refresh=false); drop the table by hand to start over. #}
+{#- Every score every build wrote, served or not: one row per lead, as_of, model version and
+    scored_as ('served': the champion's score in lead_scores; 'challenger': the challenger's
+    score of the same leads, challenger_scores), appended by each build. Rebuilding the same
+    as_of with the same models replaces its rows (no duplicates); other snapshots stay. History
+    cannot be recomputed, so --full-refresh does not wipe it (full_refresh=false); drop the
+    table by hand to start over. #}
 {{ config(
     materialized='incremental',
-    unique_key=['lead_id', 'as_of', 'model_version'],
+    unique_key=['lead_id', 'as_of', 'model_version', 'scored_as'],
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
     full_refresh=false,
@@ -15,16 +17,41 @@ with lead_scores as (
     select * from {{ ref('lead_scores') }}
 ),
 
-snapshot as (
+challenger_scores as (
+    select * from {{ ref('challenger_scores') }}
+),
+
+served as (
     select
         lead_id,
         as_of,
         model_version,
+        'served' as scored_as,
         conversion_probability,
         score,
         tier,
         scored_at
     from lead_scores
+),
+
+challenger as (
+    select
+        lead_id,
+        as_of,
+        challenger_version as model_version,
+        'challenger' as scored_as,
+        challenger_probability as conversion_probability,
+        challenger_score as score,
+        challenger_tier as tier,
+        scored_at
+    from challenger_scores
+    where challenger_probability is not null
+),
+
+snapshot as (
+    select * from served
+    union all
+    select * from challenger
 )
 
 select * from snapshot

@@ -20,7 +20,8 @@ open_at_snapshot as (
     from lead_score_history
     left join conversions on lead_score_history.lead_id = conversions.lead_id
     where
-        lead_score_history.as_of < {{ leadscore_as_of() }}
+        lead_score_history.scored_as = 'served'
+        and lead_score_history.as_of < {{ leadscore_as_of() }}
         and {{ leadscore_was_open_at('conversions.converted_at', 'lead_score_history.as_of') }}
 ),
 

@@ -74,8 +74,12 @@ class ReportData:
 
 
 MOVERS_SQL = """
-with builds as (
-    select distinct as_of from lead_score_history order by as_of desc limit 2
+with served as (
+    select * from lead_score_history where scored_as = 'served'
+),
+
+builds as (
+    select distinct as_of from served order by as_of desc limit 2
 ),
 
 pairs as (
@@ -86,8 +90,8 @@ pairs as (
         before.tier as tier_before,
         now_.tier,
         now_.score - before.score as change,
-    from lead_score_history as now_
-    inner join lead_score_history as before
+    from served as now_
+    inner join served as before
         on now_.lead_id = before.lead_id
         and before.as_of = (select min(as_of) from builds)
         and before.model_version = now_.model_version
@@ -341,7 +345,8 @@ def load_report(warehouse: Path, artifacts: Path, top: int = 20) -> ReportData:
                 con,
                 "lead_score_history",
                 "select as_of, model_version, tier, count(*) as leads "
-                "from lead_score_history where tier is not null group by all order by all",
+                "from lead_score_history where tier is not null and scored_as = 'served' "
+                "group by all order by all",
                 missing,
             ),
             movers=_optional(con, "lead_score_history", MOVERS_SQL, missing),
