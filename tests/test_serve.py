@@ -154,6 +154,45 @@ def test_new_events_score_as_a_build_after_appending_them(served, tmp_path: Path
     assert answer["conversion_probability"] != before["conversion_probability"]
 
 
+def test_each_connection_plans_once_and_keeps_requests_apart(served, tmp_path: Path) -> None:
+    """Requests run the plan each pooled connection prepared at load (no bind, no optimiser),
+    and one request's events never reach the next request on the same connection."""
+    ws, client = served
+    state = client.app.state.engine.state()
+    lead_id = sorted(lead_scores(ws))[0]
+    with_events = {"lead_id": lead_id, "as_of": AS_OF, "events": [
+        {"occurred_at": "2026-05-31 09:00:00", "channel": "form", "event_type": "form_submit",
+         "page_category": "demo", "event_id": f"plan-{k}"} for k in range(3)]}
+    alone = {"lead_id": lead_id, "as_of": AS_OF}
+    held = [state._pool.get() for _ in range(state._pool.qsize())]
+    for slot, con in held:
+        con.execute("pragma enable_profiling = 'json'")
+        con.execute("pragma profiling_mode = 'detailed'")
+        con.execute(f"pragma profiling_output = '{tmp_path / f'slot{slot}.json'}'")
+    for item in held:
+        state._pool.put(item)
+    try:
+        # the pool is first in, first out: every connection answers with_events, then alone
+        answers = [client.post("/v1/score", json=body).json()
+                   for body in [with_events] * len(held) + [alone] * len(held)]
+    finally:
+        held = [state._pool.get() for _ in range(len(held))]
+        for _, con in held:
+            con.execute("pragma disable_profiling")
+        for item in held:
+            state._pool.put(item)
+    expected = lead_scores(ws, [lead_id])[lead_id]
+    for answer in answers[len(held):]:
+        assert_same_score(answer, expected)
+        assert answer["events_used"] == answers[0]["events_used"] - 3
+    assert answers[0]["conversion_probability"] != expected["conversion_probability"]
+    for slot, _ in held:
+        profile = json.loads((tmp_path / f"slot{slot}.json").read_text())
+        assert profile["query"]["sql"].strip().lower() == "execute leadscore_serving", profile
+        # a re-planned query runs the whole optimiser, join ordering included
+        assert "join_order" not in profile.get("optimizer", {}), "the request re-planned"
+
+
 def new_lead(**changes: object) -> dict:
     body: dict = {
         "lead_id": "SRV-BAD",
@@ -198,6 +237,16 @@ def test_bad_input_gets_a_422_naming_the_field(served, case: str) -> None:
     errors = response.json()["detail"]
     assert any(e["loc"] == field for e in errors), errors
     assert all(e["msg"] and e["hint"] for e in errors), errors
+
+
+def test_a_bad_event_in_a_batch_is_named_by_its_lead_and_position(served) -> None:
+    _, client = served
+    leads = [new_lead(lead_id="SRV-B1", events=[event(), event()]),
+             new_lead(lead_id="SRV-B2", events=[event(), event(occurred_at="yesterday noon")])]
+    response = client.post("/v1/score/batch", json={"leads": leads})
+    assert response.status_code == 422, response.text
+    assert [e["loc"] for e in response.json()["detail"]] == [
+        ["leads", 1, "events", 1, "occurred_at"]]
 
 
 def test_a_batch_over_the_limit_gets_a_422(served) -> None:

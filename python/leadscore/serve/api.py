@@ -336,15 +336,20 @@ def _score(
     leads: list[LeadRequest], state: ServingState, settings: ServeSettings, batch: bool
 ) -> list[LeadScore]:
     inputs = _check_request(leads, state, settings, batch)
-    known = state.known_leads([lead.lead_id for lead in inputs])
     # leads with different as_of run as separate queries (the features take one cutoff each)
     groups: dict[datetime, list[int]] = {}
     for i, lead in enumerate(leads):
         groups.setdefault(_as_of(lead.as_of), []).append(i)
     rows: dict[int, dict[str, Any]] = {}
+    # a query numbers its events in order; where each lead's own events start
+    first_event: dict[int, int] = {}
     for as_of, members in groups.items():
         for i, row in zip(members, state.score([inputs[i] for i in members], as_of), strict=True):
             rows[i] = row
+        start = 0
+        for i in members:
+            first_event[i] = start
+            start += len(inputs[i].events)
     errors: list[dict[str, Any]] = []
     results = []
     for i in range(len(inputs)):
@@ -353,10 +358,8 @@ def _score(
         if row["lead_problem"]:
             errors.append(_lead_problem(row["lead_problem"], at, state.query.contract))
             continue
-        members = groups[_as_of(leads[i].as_of)]
-        base = sum(len(inputs[j].events) for j in members if j < i)
         for problem in row["event_problems"]:
-            k = problem["row"] - base
+            k = problem["row"] - first_event[i]
             field, hint = _EVENT_FIELDS.get(problem["reason"], ("lead_id", "check the event"))
             errors.append(_error([*at, "events", k, field], problem["reason"], "value_error",
                                  hint))
@@ -381,7 +384,7 @@ def _score(
                 model_version=row["model_version"],
                 feature_schema_hash=row["feature_schema_hash"],
                 as_of=row["as_of"],
-                known_lead=inputs[i].lead_id in known,
+                known_lead=row["known_lead"],
                 events_used=row["events_used"],
                 duplicate_events_ignored=row["duplicate_events"],
             )

@@ -3,13 +3,18 @@
 ``compile_serving`` runs ``dbt compile`` on the project against a scratch DuckDB file shaped like
 the serving snapshot, then chains the compiled SQL of the serving models (macros/serving.sql)
 into one query whose inputs are the request's raw rows: every reference to a serving model
-becomes a CTE, every other relation is read from the snapshot, and the build's as_of becomes a
-parameter. Nothing here knows a feature: the features, vocabularies, tiers and reasons are
-whatever the project's macros and the model's metadata compile to.
+becomes a CTE, and every other relation, the request and the build's as_of come from input
+functions (``leadscore_serving__<name>(slot)``) that the engine registers. The query reads no
+table and takes no parameter, so DuckDB plans it once per connection (``PREPARE``) and reuses
+the plan for every request (a table scan or a parameter would make it re-plan each time).
+Nothing here knows a feature: the features, vocabularies, tiers and reasons are whatever the
+project's macros and the model's metadata compile to.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import re
@@ -25,7 +30,7 @@ import duckdb
 
 from leadscore.config import project_dir
 
-__all__ = ["CompileError", "ServingQuery", "compile_serving"]
+__all__ = ["CompileError", "ServingQuery", "compile_serving", "shared_workdir"]
 
 #: the scored mart: the last model a request runs through
 SCORES_MODEL = "lead_scores"
@@ -36,6 +41,13 @@ SCRATCH_DATABASE = "leadscore_serving"
 AS_OF_SENTINEL = "1111-11-11 11:11:11"
 #: row numbers of a request's events start here, after any stored event
 REQUEST_ROW_OFFSET = 10**12
+#: the token the engine replaces by a connection's slot number (its own request inputs)
+SLOT = "leadscore_serving_slot"
+#: the input function of a relation, a request table or the as_of
+INPUT_FUNCTION = "leadscore_serving__{name}"
+REQUEST_LEADS = "request_leads"
+REQUEST_EVENTS = "request_events"
+AS_OF_INPUT = "as_of"
 _RELATION = re.compile(rf'"{SCRATCH_DATABASE}"\."(\w+)"\."(\w+)"')
 
 
@@ -50,9 +62,21 @@ class ServingQuery:
     sql: str
     model_version: str
     contract: dict[str, Any]
-    #: the raw columns of leads and events, in the order of the query's parameters
+    #: the raw columns of leads and events, as the request input functions hand them over
     lead_columns: tuple[str, ...]
     event_columns: tuple[str, ...]
+    #: the snapshot relations the query reads through input functions
+    inputs: tuple[str, ...]
+
+    def for_slot(self, slot: int) -> str:
+        """The query reading the inputs of one connection's slot."""
+        return self.sql.replace(SLOT, str(slot))
+
+
+def _input(name: str) -> str:
+    """A relation read through its input function (a list of structs, one per row)."""
+    function = INPUT_FUNCTION.format(name=name)
+    return f"(select unnest(input_row) from (select unnest({function}({SLOT})) as input_row))"
 
 
 def _quote(name: str) -> str:
@@ -169,9 +193,6 @@ def _request_ctes(contract: dict[str, Any], tables: dict[str, list[str]]) -> tup
     staged_leads = set(tables["stg_raw__leads"])
     staged_events = set(tables["stg_raw__events"])
 
-    request_leads = ",\n        ".join(
-        f"unnest($lead_{i}::varchar[]) as {_quote(c)}" for i, c in enumerate(lead_columns)
-    )
     raw_leads = ",\n        ".join(
         f"coalesce(request.{_quote(c)}, cast(stored.{_quote(stored_leads[c])} as varchar)) "
         f"as {_quote(c)}"
@@ -185,13 +206,8 @@ def _request_ctes(contract: dict[str, Any], tables: dict[str, list[str]]) -> tup
         else f"null::varchar as {_quote(c)}"
         for c in event_columns
     )
-    request_events = ",\n            ".join(
-        f"unnest($event_{i}::varchar[]) as {_quote(c)}" for i, c in enumerate(event_columns)
-    )
     sql = f"""serving__request_leads as (
-    select
-        {request_leads},
-        unnest($lead_row::bigint[]) as leadscore_row_number
+    select * from {_input(REQUEST_LEADS)}
 ),
 
 serving__raw__leads as (
@@ -199,7 +215,7 @@ serving__raw__leads as (
         {raw_leads},
         request.leadscore_row_number,
     from serving__request_leads as request
-    left join snapshot.stg_raw__leads as stored on request.{_quote(lead_id)} = stored.lead_id
+    left join {_input("stg_raw__leads")} as stored on request.{_quote(lead_id)} = stored.lead_id
 ),
 
 serving__raw__events as (
@@ -207,18 +223,21 @@ serving__raw__events as (
         {stored_events},
         row_number() over (order by stored.lead_id, stored.occurred_at, stored.event_id)
             as leadscore_row_number,
-    from snapshot.stg_raw__events as stored
+    from {_input("stg_raw__events")} as stored
     semi join serving__request_leads as request on stored.lead_id = request.{_quote(lead_id)}
     union all by name
-    select
-        {request_events},
-        unnest($event_row::bigint[]) as leadscore_row_number
+    select * from {_input(REQUEST_EVENTS)}
 )"""
     return sql, lead_columns, event_columns
 
 
-def _chain(models: list[str], manifest: dict, snapshot_tables: set[str]) -> str:
-    """The serving models as CTEs, each reading the CTEs before it and the snapshot."""
+def _chain(
+    models: list[str], manifest: dict, snapshot_tables: set[str], inputs: set[str]
+) -> str:
+    """The serving models as CTEs, each reading the CTEs before it and the snapshot's inputs.
+
+    Adds the name of every snapshot relation they read to inputs.
+    """
 
     def relation(match: re.Match[str]) -> str:
         schema, name = match.group(1), match.group(2)
@@ -227,7 +246,8 @@ def _chain(models: list[str], manifest: dict, snapshot_tables: set[str]) -> str:
         if name in models:
             return f"serving__{name}"
         if name in snapshot_tables:
-            return f"snapshot.{_quote(name)}"
+            inputs.add(name)
+            return _input(name)
         raise CompileError(
             f"The serving models read {schema}.{name}, which the serving snapshot does not hold. "
             "Add it to leadscore_serving_inputs (macros/serving.sql) and run: dbt build"
@@ -240,6 +260,18 @@ def _chain(models: list[str], manifest: dict, snapshot_tables: set[str]) -> str:
     return ",\n\n".join(ctes)
 
 
+def shared_workdir() -> Path:
+    """A compile folder that outlives the process (one per project checkout).
+
+    dbt keeps its parse there, so a restart re-parses only what changed in the project
+    (about half of the start-up time); compile_serving takes turns on it between processes.
+    """
+    key = hashlib.sha256(str(project_dir()).encode()).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / f"leadscore-serve-{key}"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def compile_serving(
     snapshot: Path, artifacts: Path, model_version: str | None, workdir: Path | None = None
 ) -> ServingQuery:
@@ -250,10 +282,12 @@ def compile_serving(
     own_dir = workdir is None
     folder = Path(tempfile.mkdtemp(prefix="leadscore-serve-")) if own_dir else workdir
     try:
-        scratch = folder / f"{SCRATCH_DATABASE}.duckdb"
-        scratch.unlink(missing_ok=True)
-        tables = _prepare_scratch(snapshot, scratch)
-        manifest = _run_dbt_compile(folder, scratch, artifacts, model_version)
+        with (folder / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            scratch = folder / f"{SCRATCH_DATABASE}.duckdb"
+            scratch.unlink(missing_ok=True)
+            tables = _prepare_scratch(snapshot, scratch)
+            manifest = _run_dbt_compile(folder, scratch, artifacts, model_version)
     finally:
         if own_dir:
             shutil.rmtree(folder, ignore_errors=True)
@@ -266,7 +300,8 @@ def compile_serving(
         )
     models = contract["models"]
     request_sql, lead_columns, event_columns = _request_ctes(contract, tables)
-    chain_sql = _chain(models, manifest, set(tables))
+    inputs = {"stg_raw__leads", "stg_raw__events"}
+    chain_sql = _chain(models, manifest, set(tables), inputs)
     last = f"serving__{models[-1]}"
     sql = f"""with {request_sql},
 
@@ -306,6 +341,7 @@ select
     coalesce(serving__event_problems.event_problems, []) as event_problems,
     coalesce(serving__event_problems.duplicate_events, 0) as duplicate_events,
     coalesce(serving__event_counts.events_used, 0) as events_used,
+    known.lead_id is not null as known_lead,
     scores.*,
 from serving__request_leads as request
 left join {last} as scores on request.{_quote(contract["lead_id_column"])} = scores.lead_id
@@ -315,16 +351,19 @@ left join serving__event_problems
     on request.{_quote(contract["lead_id_column"])} = serving__event_problems.lead_id
 left join serving__event_counts
     on request.{_quote(contract["lead_id_column"])} = serving__event_counts.lead_id
+left join {_input("stg_raw__leads")} as known
+    on request.{_quote(contract["lead_id_column"])} = known.lead_id
 order by request.leadscore_row_number
 """
     as_of = f"cast('{AS_OF_SENTINEL}' as timestamp)"
-    sql = sql.replace(as_of, "cast($as_of::varchar as timestamp)")
+    as_of_input = INPUT_FUNCTION.format(name=AS_OF_INPUT)
+    sql = sql.replace(as_of, f"cast({as_of_input}({SLOT}) as timestamp)")
     if AS_OF_SENTINEL in sql:
         raise CompileError(
             "The serving models use as_of in a form the service cannot replace by the request's "
             "(expected leadscore_as_of() everywhere)"
         )
-    version = re.search(r"leadscore_score\('([^']*)'", sql)
+    version = re.search(r"leadscore_score\(\s*'([^']*)'", sql)
     if version is None:
         raise CompileError(f"{SCORES_MODEL} does not call leadscore_score: nothing to serve")
     return ServingQuery(
@@ -333,4 +372,5 @@ order by request.leadscore_row_number
         contract=contract,
         lead_columns=tuple(lead_columns),
         event_columns=tuple(event_columns),
+        inputs=tuple(sorted(inputs)),
     )

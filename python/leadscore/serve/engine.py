@@ -1,8 +1,11 @@
 """The serving state (compiled query, snapshot, model) and the engine that swaps it on change.
 
 A ``ServingState`` is immutable once built: its own in-memory DuckDB database with the serving
-snapshot attached read-only and the scoring functions registered, and the query compiled for
-one model version. The ``Engine`` polls the champion pointer and the snapshot file; when either
+snapshot attached read-only, the scoring functions and the query's input functions registered,
+and the query compiled for one model version, prepared once on each pooled connection. A
+request looks up its leads' stored rows (one small query), hands them and its own rows to the
+connection's input slot, and executes the prepared plan: no bind, no optimiser, per request.
+The ``Engine`` polls the champion pointer and the snapshot file; when either
 changes it builds a new state beside the old one and swaps a single reference, so a request
 holds one state from start to end (the old model and snapshot, or the new ones, never a mix).
 """
@@ -12,10 +15,9 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,21 +25,33 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from leadscore import udf
 from leadscore.artifacts import NO_MODEL, ModelError, champion_version
 from leadscore.config import models_dir
 from leadscore.scoring import get_scorer
 from leadscore.serve.compiler import (
+    AS_OF_INPUT,
+    INPUT_FUNCTION,
+    REQUEST_EVENTS,
+    REQUEST_LEADS,
     REQUEST_ROW_OFFSET,
     CompileError,
     ServingQuery,
     compile_serving,
+    shared_workdir,
 )
 
 __all__ = ["Engine", "LeadInput", "ServingState", "Unavailable"]
 
 log = logging.getLogger("leadscore.serve")
+
+#: the prepared statement's name on every pooled connection
+STATEMENT = "leadscore_serving"
+#: the column that makes a snapshot relation per lead (looked up for each request)
+LEAD_KEY = "lead_id"
 
 
 class Unavailable(RuntimeError):
@@ -68,40 +82,55 @@ class ServingState:
     loaded_at: datetime
     _pool: queue.Queue = field(repr=False, compare=False)
     _database: duckdb.DuckDBPyConnection = field(repr=False, compare=False)
+    _inputs: _Inputs = field(repr=False, compare=False)
 
     @property
     def model_version(self) -> str:
         return self.query.model_version
 
     @contextmanager
-    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self._pool.get()
+    def _connection(self) -> Iterator[tuple[int, duckdb.DuckDBPyConnection]]:
+        slot, con = self._pool.get()
         try:
-            yield con
+            yield slot, con
         finally:
-            self._pool.put(con)
+            self._pool.put((slot, con))
 
     def score(self, leads: Sequence[LeadInput], as_of: datetime) -> list[dict[str, Any]]:
         """The serving query's row for each lead, in order (scores or the reasons it has none)."""
-        params: dict[str, Any] = {"as_of": as_of.strftime("%Y-%m-%d %H:%M:%S.%f")}
         lead_id_column = self.query.contract["lead_id_column"]
-        for i, column in enumerate(self.query.lead_columns):
-            params[f"lead_{i}"] = [
-                lead.lead_id if column == lead_id_column else lead.attributes.get(column)
-                for lead in leads
-            ]
-        params["lead_row"] = list(range(1, len(leads) + 1))
+        lead_rows = [
+            {
+                **{column: lead.attributes.get(column) for column in self.query.lead_columns},
+                lead_id_column: lead.lead_id,
+                "leadscore_row_number": row,
+            }
+            for row, lead in enumerate(leads, start=1)
+        ]
         events = [event for lead in leads for event in lead.events]
-        for i, column in enumerate(self.query.event_columns):
-            params[f"event_{i}"] = [event.get(column) for event in events]
-        params["event_row"] = [REQUEST_ROW_OFFSET + k for k in range(len(events))]
-        with self._connection() as con:
-            cursor = con.execute(self.query.sql, params)
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        event_rows = [
+            {
+                **{column: event.get(column) for column in self.query.event_columns},
+                "leadscore_row_number": REQUEST_ROW_OFFSET + k,
+            }
+            for k, event in enumerate(events)
+        ]
+        with self._connection() as (slot, con):
+            values = self._inputs.lookup(con, [lead.lead_id for lead in leads])
+            values[REQUEST_LEADS] = _one_list(lead_rows, self._inputs.types[REQUEST_LEADS])
+            values[REQUEST_EVENTS] = _one_list(event_rows, self._inputs.types[REQUEST_EVENTS])
+            values[AS_OF_INPUT] = pa.array([as_of.strftime("%Y-%m-%d %H:%M:%S.%f")])
+            self._inputs.slots[slot] = values
+            try:
+                cursor = con.execute(f"execute {STATEMENT}")
+                names = [d[0] for d in cursor.description]
+                rows = cursor.fetchall()
+            finally:
+                self._inputs.slots.pop(slot, None)
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def known_leads(self, lead_ids: Sequence[str]) -> set[str]:
-        with self._connection() as con:
+        with self._connection() as (_, con):
             rows = con.execute(
                 "select lead_id from snapshot.stg_raw__leads where lead_id in (select unnest($1))",
                 [list(lead_ids)],
@@ -110,8 +139,91 @@ class ServingState:
 
     def close(self) -> None:
         while not self._pool.empty():
-            self._pool.get_nowait().close()
+            self._pool.get_nowait()[1].close()
         self._database.close()
+
+
+def _one_list(rows: list[dict[str, Any]], row_type: pa.DataType) -> pa.Array:
+    """rows as one list value (the input functions answer one list per call)."""
+    return pa.array([rows], type=pa.list_(row_type))
+
+
+class _Inputs:
+    """The values of the query's input functions, per connection slot.
+
+    A relation with a lead_id column is looked up for each request (the requested leads'
+    stored rows); any other relation (seeds) is read once; the request's own rows and as_of
+    are set by ``ServingState.score`` for the duration of one execution.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, query: ServingQuery) -> None:
+        self.slots: dict[int, dict[str, pa.Array]] = {}
+        self.types: dict[str, pa.DataType] = {}
+        self.constants: dict[str, pa.Array] = {}
+        self.per_lead: list[str] = []
+        self.sql_types: dict[str, str] = {}
+        for name in query.inputs:
+            columns = con.execute(f'describe snapshot."{name}"').fetchall()
+            self.sql_types[name] = _struct_list(columns)
+            if LEAD_KEY in [c[0] for c in columns]:
+                self.per_lead.append(name)
+            else:
+                self.constants[name] = (
+                    con.sql(f'select list(t) from snapshot."{name}" as t')
+                    .to_arrow_table().column(0).combine_chunks()
+                )
+        for name, columns in (
+            (REQUEST_LEADS, query.lead_columns),
+            (REQUEST_EVENTS, query.event_columns),
+        ):
+            described = [(c, "VARCHAR") for c in columns] + [("leadscore_row_number", "BIGINT")]
+            self.sql_types[name] = _struct_list(described)
+            self.types[name] = pa.struct(
+                [(c, pa.string()) for c in columns] + [("leadscore_row_number", pa.int64())]
+            )
+        self.sql_types[AS_OF_INPUT] = "VARCHAR"
+        lookups = ", ".join(
+            f'(select list(t) from snapshot."{name}" as t '
+            f"where t.{LEAD_KEY} in (select unnest($1::varchar[]))) as \"{name}\""
+            for name in self.per_lead
+        )
+        self._lookup_sql = f"select {lookups}" if self.per_lead else ""
+
+    def lookup(self, con: duckdb.DuckDBPyConnection, lead_ids: list[str]) -> dict[str, pa.Array]:
+        """The stored rows of these leads in every per-lead relation (one query)."""
+        if not self._lookup_sql:
+            return {}
+        table = con.sql(self._lookup_sql, params=[lead_ids]).to_arrow_table()
+        return {name: table.column(name).combine_chunks() for name in self.per_lead}
+
+    def _answer(self, name: str, constant: pa.Array | None) -> Callable[[pa.Array], pa.Array]:
+        def answer(slot: pa.Array) -> pa.Array:
+            value = constant if constant is not None else self.slots[slot[0].as_py()][name]
+            # one value per row DuckDB passes (the same slot in every row)
+            return value if len(slot) == 1 else value.take(np.zeros(len(slot), dtype=np.int64))
+
+        return answer
+
+    def register(self, database: duckdb.DuckDBPyConnection) -> None:
+        """One input function per relation, request table and the as_of."""
+        slot_type = duckdb.sqltype("BIGINT")
+        for name, sql_type in self.sql_types.items():
+            constant = self.constants.get(name)
+            database.create_function(
+                INPUT_FUNCTION.format(name=name),
+                self._answer(name, constant),
+                [slot_type],
+                duckdb.sqltype(sql_type),
+                type="arrow",
+                null_handling="special",  # no stored row: NULL, no rows
+                # a request's value changes between executions of one plan
+                side_effects=constant is None,
+            )
+
+
+def _struct_list(columns: Sequence[Sequence[Any]]) -> str:
+    fields = ", ".join('"' + str(c[0]).replace('"', '""') + f'" {c[1]}' for c in columns)
+    return f"STRUCT({fields})[]"
 
 
 def _snapshot_key(path: Path) -> tuple[int, ...] | None:
@@ -152,9 +264,14 @@ def build_state(
         "select as_of, built_at from snapshot.serving_snapshot"
     ).fetchall()[0]
     udf.register(database, artifacts)  # the functions belong to the database: every cursor has them
+    inputs = _Inputs(database, query)
+    inputs.register(database)
     pool: queue.Queue = queue.Queue()
-    for _ in range(connections):
-        pool.put(database.cursor())
+    for slot in range(connections):
+        cursor = database.cursor()
+        # planned once here; each request only executes it
+        cursor.execute(f"prepare {STATEMENT} as {query.for_slot(slot)}")
+        pool.put((slot, cursor))
     meta = scorer.metadata
     model = {
         "version": scorer.version,
@@ -163,7 +280,7 @@ def build_state(
         "metrics": meta.get("metrics", {}),
         "calibration": (meta.get("calibration") or {}).get("method"),
     }
-    return ServingState(
+    state = ServingState(
         query=query,
         snapshot=snapshot,
         snapshot_key=key,
@@ -173,7 +290,22 @@ def build_state(
         loaded_at=datetime.now(),
         _pool=pool,
         _database=database,
+        _inputs=inputs,
     )
+    _warm_up(state, as_of, connections)
+    return state
+
+
+def _warm_up(state: ServingState, as_of: datetime, connections: int) -> None:
+    """Score one stored lead on every connection: the model loads before the first request.
+
+    The pool is first in, first out, so n requests in a row use each of the n connections once.
+    """
+    with state._connection() as (_, con):
+        first = con.execute("select min(lead_id) from snapshot.stg_raw__leads").fetchall()[0][0]
+    if first is not None:
+        for _ in range(connections):
+            state.score([LeadInput(first, {}, [])], as_of)
 
 
 class Engine:
@@ -194,7 +326,7 @@ class Engine:
         self.poll_seconds = poll_seconds
         self._state: ServingState | None = None
         self._problem = "The service is starting: loading the model and the snapshot. Retry soon."
-        self._workdir = Path(tempfile.mkdtemp(prefix="leadscore-serve-"))
+        self._workdir = shared_workdir()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._refresh_lock = threading.Lock()
