@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from conftest import Workspace
-from leadscore import generate
+from leadscore.demo import generate
 
 RAW_FILES = ("leads.csv", "events.csv", "conversions.csv")
 

@@ -329,7 +329,7 @@ def _dbt(argv: list[str]) -> int:
 
 
 def _generate(argv: list[str]) -> int:
-    from leadscore import generate
+    from leadscore.demo import generate
 
     return generate.main(argv)
 

@@ -6,7 +6,7 @@ noisy outcomes.
 
 Usage::
 
-    python -m leadscore.generate [--leads 20000] [--seed 42] [--end YYYY-MM-DD] [--months 18]
+    python -m leadscore.demo.generate [--leads 20000] [--seed 42] [--end YYYY-MM-DD] [--months 18]
         [--label-window-days 90] [--out data/raw] [--truth-out data/truth]
         [--format csv|parquet] [--mode default|steady|fast|shift] [--quiet]
     leadscore generate --leads 1000000 --end 2026-11-01 --format parquet
@@ -507,7 +507,7 @@ def write_dataset(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point (``python -m leadscore.generate`` / ``leadscore generate``)."""
+    """Command-line entry point (``python -m leadscore.demo.generate`` / ``leadscore generate``)."""
     args = _parser().parse_args(argv)
     try:
         config = _config(
@@ -535,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                 )
     if args.vocabulary:
-        from leadscore.vocabulary import apply_to_files
+        from leadscore.demo.vocabulary import apply_to_files
 
         apply_to_files(out_dir, args.format, args.vocabulary)
     meta = stats.meta()
@@ -1263,7 +1263,7 @@ class _Stats:
         labels = np.concatenate(self.labels) if self.labels else np.empty(0, dtype=bool)
         rates = [row["rate"] for row in per_cutoff]
         return {
-            "generator": "leadscore.generate",
+            "generator": "leadscore.demo.generate",
             "seed": config.seed,
             "n_leads": config.n_leads,
             "end": config.end.isoformat(),
@@ -1299,24 +1299,11 @@ class _Stats:
 
 
 def _roc_auc(labels: BoolArray, scores: FloatArray) -> float | None:
-    """ROC AUC (ties count half); None when only one class is present."""
-    n_pos = int(labels.sum())
-    n_neg = labels.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return None
-    try:
-        from sklearn.metrics import roc_auc_score
-    except ImportError:  # the Mann-Whitney statistic with average ranks gives the same number
-        order = np.argsort(scores, kind="mergesort")
-        ranked = scores[order]
-        first = np.r_[True, ranked[1:] != ranked[:-1]]
-        group = np.cumsum(first) - 1
-        starts = np.flatnonzero(first)
-        ends = np.r_[starts[1:], ranked.size]
-        avg_rank = ((starts + ends + 1) / 2.0)[group]
-        rank_sum = float(avg_rank[labels[order]].sum())
-        return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
-    return float(roc_auc_score(labels, scores))
+    """ROC AUC (leadscore.metrics.auc); None when only one class is present."""
+    from leadscore.metrics import auc
+
+    value = auc(labels, scores)
+    return None if np.isnan(value) else value
 
 
 def _simulate(config: GeneratorConfig, stats: _Stats) -> Iterator[_Chunk]:
@@ -1630,7 +1617,7 @@ def _parser() -> argparse.ArgumentParser:
         "--vocabulary",
         choices=("activity_log",),
         default=None,
-        help="write the data under another CRM's names (see leadscore.vocabulary)",
+        help="write the data under another CRM's names (see leadscore.demo.vocabulary)",
     )
     return parser
 
