@@ -22,16 +22,16 @@
 {% macro leadscore_try_timestamp(expression) -%}
     {#- A naive UTC timestamp, NULL when the text is not one. Text that names its offset or
         zone ('...Z', '...+02:00', '... UTC', '... Europe/Berlin') is converted to UTC: a plain
-        cast to timestamp would silently drop the offset. Text without one is taken as UTC.
-        (make_timestamp(epoch_us(...)) equals timezone('UTC', ...) and, unlike it, lets a
-        prepared query keep its plan: `leadscore serve` relies on that.) -#}
+        cast to timestamp would silently drop the offset. Text without one is taken as UTC. -#}
     case
         when regexp_matches(
             {{ leadscore_clean_text(expression) }},
             '\d:\d\d(:\d\d(\.\d+)?)?\s*(z|utc|gmt|[+-]\d\d(:?\d\d)?|[a-z_]+/[a-z_/+-]+)$',
             'i'
         )
-            then make_timestamp(epoch_us(try_cast({{ leadscore_clean_text(expression) }} as timestamptz)))
+            then {{ leadscore_utc_timestamp(
+                'try_cast(' ~ leadscore_clean_text(expression) ~ ' as timestamptz)'
+            ) }}
         else try_cast({{ leadscore_clean_text(expression) }} as timestamp)
     end
 {%- endmacro %}

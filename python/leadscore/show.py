@@ -132,7 +132,7 @@ def model_line(registry_row: dict[str, Any]) -> list[str]:
             f"  test period as a whole: {level['observed_rate']:.1%} converted where "
             f"{level['mean_predicted']:.1%} was predicted"
         )
-    lines += [f"  warning: {text}" for text in metrics.get("warnings") or []]
+    lines += [f"  training said: {text}" for text in metrics.get("warnings") or []]
     return lines
 
 
