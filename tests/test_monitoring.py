@@ -271,11 +271,12 @@ def test_shap_contributions_add_up_to_the_raw_model_margin(scored_workspace):
     margin = scorer.booster.predict(x.astype(np.float64), raw_score=True)
     np.testing.assert_allclose(sums, margin, rtol=0, atol=1e-9)
     # and the served (ONNX) model's probability, within the parity gate's tolerance; ONNX sums
-    # its trees in float32, so its margin is off by up to half an ulp (~5e-7 near |8|) per tree
+    # its trees in float32, so its margin is off by up to an ulp of a partial sum (~2e-6 for
+    # partial sums up to |16|) per tree
     raw = scorer.raw_proba(x)
     np.testing.assert_allclose(1 / (1 + np.exp(-sums)), raw, rtol=0, atol=1e-5)
     trees = scorer.booster.num_trees()
-    np.testing.assert_allclose(sums, np.log(raw / (1 - raw)), rtol=0, atol=max(1e-5, trees * 5e-7))
+    np.testing.assert_allclose(sums, np.log(raw / (1 - raw)), rtol=0, atol=max(1e-5, trees * 2e-6))
 
 
 def test_fit_and_engagement_scores_lie_between_0_and_100(scored_workspace):
