@@ -28,13 +28,19 @@ from leadscore.export import (
     to_onnx,
 )
 from leadscore.folds import FoldError
-from leadscore.metrics import expected_calibration_error, worst_bin_gap
+from leadscore.metrics import (
+    calibration_in_the_large,
+    expected_calibration_error,
+    worst_bin,
+    worst_bin_gap,
+)
 from leadscore.scoring import Scorer
 from leadscore.training import (
     FOLDS,
     TrainConfig,
     TrainingError,
     assign_folds,
+    calibration_warnings,
     choose_calibration,
     encode_features,
     train_model,
@@ -110,6 +116,13 @@ def test_worst_bin_gap_finds_a_crowded_bin_the_average_hides():
     assert worst_bin_gap(y, p) == pytest.approx(0.10, abs=0.03)  # 0.44 predicted, 0.34 seen
     # the bin of 50 rows is far off too, but too small to judge
     assert worst_bin_gap(y, p, min_rows=100) < 0.2
+    # the warning names that bin's rows and rates, not the whole period's
+    level = calibration_in_the_large(y, p)
+    (warning,) = calibration_warnings(worst_bin(y, p), level)
+    assert "433 rows scored 40%–50%" in warning
+    assert "predicted 44.0% on average" in warning
+    observed = y[(p > 0.4) & (p <= 0.5)].mean()
+    assert f"and {observed:.1%} converted" in warning
 
 
 # --------------------------------------------------------------------------- time folds

@@ -67,6 +67,19 @@ def expected_calibration_error(
     )
 
 
+def worst_bin(
+    y: np.ndarray, p: np.ndarray, min_rows: int = 100, weight: np.ndarray | None = None
+) -> dict[str, float] | None:
+    """The reliability bin of at least min_rows rows whose observed rate is furthest from its
+    mean prediction (see reliability_bins), None when no bin is that full."""
+    full = [
+        r
+        for r in reliability_bins(np.asarray(y), np.asarray(p, dtype=np.float64), weight=weight)
+        if r["n"] >= min_rows
+    ]
+    return max(full, key=lambda r: abs(r["observed_rate"] - r["mean_predicted"]), default=None)
+
+
 def worst_bin_gap(
     y: np.ndarray, p: np.ndarray, min_rows: int = 100, weight: np.ndarray | None = None
 ) -> float | None:
@@ -75,12 +88,8 @@ def worst_bin_gap(
     ECE averages the gaps away; a model that says 0.44 where 0.34 convert in a crowded bin is
     wrong where it matters. None when no bin is that full.
     """
-    gaps = [
-        abs(r["observed_rate"] - r["mean_predicted"])
-        for r in reliability_bins(np.asarray(y), np.asarray(p, dtype=np.float64), weight=weight)
-        if r["n"] >= min_rows
-    ]
-    return float(max(gaps)) if gaps else None
+    found = worst_bin(y, p, min_rows, weight)
+    return None if found is None else float(abs(found["observed_rate"] - found["mean_predicted"]))
 
 
 def calibration_in_the_large(

@@ -69,6 +69,7 @@ from leadscore.metrics import (
     calibration_in_the_large,
     evaluate,
     reliability_bins,
+    worst_bin,
     worst_bin_gap,
 )
 from leadscore.registry import record_model, sync_registry
@@ -600,6 +601,7 @@ def evaluate_model(
         "test_uncalibrated": evaluate(y_test, raw_test, tiers, w_test),
         "test_reliability": reliability_bins(y_test, p_test, weight=w_test),
         "test_worst_bin_gap": worst_bin_gap(y_test, p_test, weight=w_test),
+        "test_worst_bin": worst_bin(y_test, p_test, weight=w_test),
         "test_mean_predicted": float(np.average(p_test, weights=w_test)),
         "test_calibration_in_the_large": calibration_in_the_large(y_test, p_test, w_test),
         "segments": segments,
@@ -618,7 +620,7 @@ def evaluate_model(
         metrics["auc_over_oracle"] = all_rows["auc_over_oracle"]
     warnings_ = warnings_for(segments) if segments else []
     warnings_ += calibration_warnings(
-        metrics["test_worst_bin_gap"], metrics["test_calibration_in_the_large"]
+        metrics["test_worst_bin"], metrics["test_calibration_in_the_large"]
     )
     metrics["warnings"] = warnings_
     return metrics
@@ -629,8 +631,11 @@ LEVEL_SHIFT_Z = 3.0  # observed against expected conversions: beyond chance
 LEVEL_SHIFT_RATIO = 0.15  # ... and at least this far from 1 in relative terms
 
 
-def calibration_warnings(gap: float | None, level: dict[str, float]) -> list[str]:
-    """Plain words when the test period's probabilities are off, in a bin or as a whole."""
+def calibration_warnings(
+    worst: dict[str, float] | None, level: dict[str, float]
+) -> list[str]:
+    """Plain words when the test period's probabilities are off, in a bin or as a whole.
+    worst: the reliability bin furthest off (metrics.worst_bin), level: calibration in the large."""
     out = []
     ratio, z = level["observed_over_expected"], level["z"]
     if not np.isnan(z) and abs(z) >= LEVEL_SHIFT_Z and abs(ratio - 1.0) >= LEVEL_SHIFT_RATIO:
@@ -643,13 +648,15 @@ def calibration_warnings(gap: float | None, level: dict[str, float]) -> list[str
             "that period was unlike this one: retrain on recent data (a later as_of), read the "
             "earlier test periods of the backtest, and watch model_reliability after scoring."
         )
-    if gap is not None and gap > WORST_BIN_GAP_LIMIT:
+    gap = 0.0 if worst is None else abs(worst["observed_rate"] - worst["mean_predicted"])
+    if worst is not None and gap > WORST_BIN_GAP_LIMIT:
         out.append(
-            f"Calibration is off on the test period: in a reliability bin of 100+ rows the "
-            f"observed rate is {gap:.3f} away from the predicted one (predicted mean "
-            f"{level['mean_predicted']:.3f}, observed {level['observed_rate']:.3f}). The "
-            "conversion rate may have shifted since the calibration period; check "
-            "model_reliability after scoring, and retrain on recent data."
+            f"Calibration is off on the test period for the {worst['n']:,} rows scored "
+            f"{worst['lower']:.0%}–{worst['upper']:.0%}: they were predicted "
+            f"{worst['mean_predicted']:.1%} on average and {worst['observed_rate']:.1%} "
+            f"converted ({gap:.3f} apart, more than {WORST_BIN_GAP_LIMIT}). Read the "
+            "reliability table of the report, check model_reliability after scoring, and "
+            "retrain on recent data if the gap persists."
         )
     return out
 
