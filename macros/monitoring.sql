@@ -362,7 +362,7 @@
         instead, and a warning that says how to fill it: scoring goes on, drift and the
         comparisons with the test metrics stay empty. columns: [name, type] pairs. -#}
     {%- set relation = source('leadscore_models', name) -%}
-    {%- if not execute or leadscore_registry_relation(name) is not none -%}
+    {%- if leadscore_compiles_only() or leadscore_registry_relation(name) is not none -%}
         select * from {{ relation }}
     {%- else -%}
         {{ log("Warning: leadscore_models." ~ name ~ " is missing from " ~ target.path

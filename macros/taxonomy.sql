@@ -5,7 +5,7 @@
     download, an email sent / opened / clicked, an unsubscribe, a web visit). Reading the CSV
     file, not the seed table, lets `dbt compile` and a first `dbt build` work on an empty
     warehouse. The file is var('event_taxonomy_file') when set (a path, e.g.
-    examples/other_crm/event_taxonomy.csv), else the seed seeds/event_taxonomy.csv. -#}
+    examples/activity_log/event_taxonomy.csv), else the seed seeds/event_taxonomy.csv. -#}
 
 {% macro leadscore_taxonomy_roles() -%}
     {#- The roles the sequence features need; a taxonomy row names at most one. -#}

@@ -49,13 +49,15 @@ def test_duckdb_floor_has_every_api_the_code_calls():
 
 
 def test_documents_named_by_the_project_exist():
+    """Every document and example file named by the README, the project, models and macros."""
     texts = [
-        ROOT / "README.md", *(ROOT / "models").rglob("*.yml"), *(ROOT / "macros").rglob("*.sql")
+        ROOT / "README.md", ROOT / "dbt_project.yml", *(ROOT / "models").rglob("*.yml"),
+        *(ROOT / "macros").rglob("*.sql"),
     ]
     named = {
         (text, doc)
         for text in texts
-        for doc in re.findall(r"\bdocs/[\w./-]+\.md\b", text.read_text())
+        for doc in re.findall(r"\b(?:docs|examples)/[\w./-]+\.(?:md|csv|yml)\b", text.read_text())
     }
     assert named, "no document is named: the search pattern is broken"
     missing = [f"{text.relative_to(ROOT)} names {doc}" for text, doc in named
@@ -102,6 +104,8 @@ def test_a_fresh_clone_parses_and_compiles_without_a_warehouse_or_a_model(tmp_pa
             capture_output=True, text=True, timeout=900,
         )
         assert result.returncode == 0, f"dbt {command[0]}:\n{result.stdout[-3000:]}"
+        # rendering asks no warehouse: nothing is missing from one that was never built
+        assert "Warning" not in result.stdout, f"dbt {command[0]}:\n{result.stdout[-3000:]}"
     compiled = clone / "target" / "compiled" / "leadscore" / "models"
     lead_scores = (compiled / "marts" / "scoring" / "lead_scores.sql").read_text()
     assert "leadscore_score(" in lead_scores

@@ -14,13 +14,12 @@
     unique_key='lead_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    tags=['scoring'],
     contract={'enforced': true},
     post_hook="{{ leadscore_delete_keys_not_in(ref('lead_features')) }}",
 ) }}
 {%- set code = model.raw_code %}
 {#- a lead_features built before it had fingerprints: the whole row stands in #}
-{%- set features_fingerprint = 'lead_fingerprint' if not execute or 'lead_fingerprint' in (
+{%- set features_fingerprint = 'lead_fingerprint' if leadscore_compiles_only() or 'lead_fingerprint' in (
     adapter.get_columns_in_relation(ref('lead_features')) | map(attribute='name') | list
 ) else 'lead_features' %}
 {%- set model = leadscore_model() %}

@@ -1,6 +1,4 @@
 {#- One row per usable, de-duplicated event, before as_of and not before its lead was created. #}
-{#- a view: base_raw__events is the table, kept up to date incrementally #}
-{{ config(materialized='view') }}
 
 with base_events as (
     select * from {{ ref('base_raw__events') }}

@@ -1,8 +1,6 @@
 {#- Every raw lead row, typed, with the reason it cannot be used (NULL when it can).
     Of several rows with the same lead_id, the first usable one (earliest created_at) is kept. #}
-{#- a table, not a view: PII is hashed with leadscore_pii_salt(), which exists only on the
-    dbt connection #}
-{{ config(materialized='table') }}
+{#- a table (dbt_project.yml): PII is hashed with leadscore_pii_salt() on the dbt connection #}
 {%- set pii = var('pii_columns') -%}
 {%- set categorical = var('categorical_attributes') -%}
 {%- set numeric = var('numeric_attributes') -%}
