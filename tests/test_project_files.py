@@ -111,3 +111,32 @@ def test_a_fresh_clone_parses_and_compiles_without_a_warehouse_or_a_model(tmp_pa
     assert "leadscore_score(" in lead_scores
     assert (compiled / "marts" / "monitoring" / "challenger_scores.sql").is_file()
     assert not (tmp_path / "no_artifacts").exists()
+
+
+def _readme_tree() -> list[str]:
+    """The paths the README's "Repository layout" tree names, from its indentation."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## Repository layout", 1)[1].split("```", 2)[1]
+    paths: list[str] = []
+    stack: list[str] = []
+    for line in block.splitlines():
+        found = re.search(r"[├└]── (\S+)", line)
+        if not found:
+            continue
+        depth = found.start() // 4
+        stack[depth:] = [found.group(1).rstrip("/")]
+        paths.append("/".join(stack))
+    return paths
+
+
+def test_the_readme_tree_names_what_is_there_and_every_model_folder():
+    named = _readme_tree()
+    assert "models/marts/scoring" in named, "the tree was not parsed"
+    assert [p for p in named if not (ROOT / p).exists()] == []
+    folders = {
+        str(folder.relative_to(ROOT))
+        for top in ("models", "macros", "python/leadscore")
+        for folder in (ROOT / top).rglob("*")
+        if folder.is_dir() and not folder.name.startswith(("__", ".")) and any(folder.iterdir())
+    }
+    assert sorted(folders - set(named)) == []

@@ -19,7 +19,8 @@
 ) }}
 {%- set code = model.raw_code %}
 {#- a lead_features built before it had fingerprints: the whole row stands in #}
-{%- set features_fingerprint = 'lead_fingerprint' if leadscore_compiles_only() or 'lead_fingerprint' in (
+{%- set features_fingerprint = 'lead_fingerprint' if leadscore_compiles_only()
+    or 'lead_fingerprint' in (
     adapter.get_columns_in_relation(ref('lead_features')) | map(attribute='name') | list
 ) else 'lead_features' %}
 {%- set model = leadscore_model() %}
