@@ -243,3 +243,58 @@ def test_a_locked_warehouse_at_the_end_says_what_to_do_and_keeps_the_champion(
     assert json.loads(
         (ws.artifacts / "models" / "while-locked" / "metadata.json").read_text()
     )["version"] == "while-locked"
+
+
+def test_a_warehouse_locked_after_the_switch_says_the_model_is_champion(
+    fast_history, tmp_path, monkeypatch
+):
+    """The champion is switched after the registry recorded the model; when the warehouse is
+    taken just then, the message says what is true: the new model scores, the registry's
+    champion flag lags until `leadscore promote --sync`."""
+    ws = fast_history.ws.copy_to(tmp_path / "ws")
+    holder: list[subprocess.Popen[str]] = []
+    import leadscore.training as training
+
+    switch = training.set_champion
+
+    def switch_then_lock(version: str, root: Path) -> None:
+        switch(version, root)
+        process = subprocess.Popen(
+            [sys.executable, "-c", LOCK_HOLDER, str(ws.warehouse)], stdout=subprocess.PIPE,
+            text=True,
+        )
+        holder.append(process)
+        assert process.stdout.readline().strip() == "locked"
+
+    monkeypatch.setattr(training, "set_champion", switch_then_lock)
+    monkeypatch.setenv("LEADSCORE_TRUTH_DIR", str(ws.truth))
+    config = TrainConfig(
+        warehouse=ws.warehouse, artifacts=ws.artifacts, min_fold_rows=20, min_data_in_leaf=10,
+        threads=1, version="switched", backtest_periods=0,
+    )  # fmt: skip
+    try:
+        expected = r"switched is recorded and is now the champion.*leadscore promote --sync"
+        with pytest.raises(TrainingError, match=expected):
+            train_model(config)
+    finally:
+        for process in holder:
+            process.kill()
+            process.wait()
+    assert ws.champion() == "switched"
+    recorded = ws.sql(
+        "select model_version, is_champion from leadscore_models.model_registry "
+        "where model_version = 'switched'"
+    )
+    assert recorded == [("switched", False)]  # recorded; the flag waits for promote --sync
+
+
+def test_train_with_a_label_window_rebuilds_the_set_and_records_that_window(
+    fast_history, tmp_path
+):
+    """`train.py --label-window-days N` rebuilds lead_training_set with N, and the model says N
+    (the set of this history was built with 30; dbt_project.yml says 90)."""
+    ws = fast_history.ws.copy_to(tmp_path / "ws")
+    train(ws, "--label-window-days", "45", "--version", "window45")
+    metadata = load_artifact("window45", ws.artifacts).metadata
+    assert metadata["label_window_days"] == 45
+    assert ws.sql("select distinct label_window_days from lead_training_set") == [(45,)]

@@ -352,8 +352,13 @@ def assert_nothing_published(ws: Workspace, versions: list[str], champion: str |
             "delete from lead_training_set where as_of < timestamp '2026-01-01'",
             "No row's label window.*too short to test honestly.*lower label_window_days",
         ),
+        (
+            # built by an older leadscore: the purge would not know the label window
+            "alter table lead_training_set drop column label_window_days",
+            "no label_window_days column.*dbt build --select lead_training_set",
+        ),
     ],
-    ids=["empty", "single-class", "history-too-short"],
+    ids=["empty", "single-class", "history-too-short", "no-label-window"],
 )
 def test_bad_training_set_is_refused_and_nothing_is_published(
     trained_copy, capsys, monkeypatch, spoiling, message

@@ -383,7 +383,10 @@ def _data_hash(frame: pd.DataFrame) -> str:
 def _new_version(root: Path, requested: str | None) -> str:
     if requested:
         if (models_dir(root) / requested).exists():
-            raise TrainingError(f"Model version {requested} already exists in {models_dir(root)}.")
+            raise TrainingError(
+                f"Model version {requested} already exists in {models_dir(root)}. Pick another "
+                "--version, or leave it out for a timestamped one."
+            )
         return requested
     version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     suffix = 1
@@ -436,7 +439,11 @@ def checked_training_set(frame: pd.DataFrame) -> np.ndarray:
 def label_window_of(frame: pd.DataFrame) -> int | None:
     """The label window the training set was built with (its label_window_days column)."""
     if "label_window_days" not in frame.columns:
-        return None
+        raise TrainingError(
+            "lead_training_set has no label_window_days column (an older leadscore built it), "
+            "so the folds could not keep training labels out of the test period. Rebuild it: "
+            "dbt build --select lead_training_set"
+        )
     values = frame["label_window_days"].dropna().unique()
     return int(values[0]) if len(values) else None
 
@@ -527,7 +534,7 @@ def calibrate(
     seed: int,
     weight: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Step 4: Platt or isotonic, chosen by out-of-fold log loss across calibration periods."""
+    """Step 5: Platt or isotonic, chosen by out-of-fold log loss across calibration periods."""
     groups = calibration_groups(as_of) if split_kind == "time" else None
     calibration, losses = choose_calibration(raw, y, seed, groups, weight)
     report = {
@@ -544,7 +551,7 @@ def calibrate(
 def export_checked(
     booster: lgb.Booster, spec: list[dict[str, Any]], x_test: np.ndarray, config: TrainConfig
 ) -> tuple[lgb.Booster, Any, Any]:
-    """Step 5: the served booster (thresholds floored), its ONNX export and the parity report.
+    """Step 4: the served booster (thresholds floored), its ONNX export and the parity report.
 
     Raises TrainingError when ONNX does not reproduce LightGBM: nothing is published then.
     """
@@ -770,7 +777,7 @@ def explain(served: lgb.Booster, x_test: np.ndarray, names: list[str]) -> tuple[
 def write_version(
     target: Path, model: Any, served: lgb.Booster, metadata: dict[str, Any]
 ) -> None:
-    """Step 7a: the version folder appears whole or not at all."""
+    """Step 8a: the version folder appears whole or not at all."""
     staging = target.with_name(f".{target.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -784,7 +791,7 @@ def write_version(
 
 
 def publish(metadata: dict[str, Any], target: Path, config: TrainConfig) -> None:
-    """Step 7b: record the version in the registry, then (and only then) make it the champion.
+    """Step 8b: record the version in the registry, then (and only then) make it the champion.
 
     A warehouse another process holds stops here with what to do: the version is on disk but
     neither recorded nor champion, so scoring keeps using the previous champion.
@@ -792,10 +799,6 @@ def publish(metadata: dict[str, Any], target: Path, config: TrainConfig) -> None
     version = metadata["version"]
     try:
         record_model(config.warehouse, metadata, target, config.artifacts)
-        if config.promote:
-            set_champion(version, config.artifacts)
-            sync_registry(config.warehouse, config.artifacts)
-            log(f"{version} is now the champion")
     except RuntimeError as exc:
         promote = f"leadscore promote {version}" if config.promote else "leadscore promote --sync"
         raise TrainingError(
@@ -803,12 +806,29 @@ def publish(metadata: dict[str, Any], target: Path, config: TrainConfig) -> None
             f"registry of {config.warehouse} ({exc}); it is not the champion. When the other "
             f"process (a running dbt build?) has finished, run: {promote}"
         ) from exc
+    if not config.promote:
+        return
+    set_champion(version, config.artifacts)
+    log(f"{version} is now the champion")
+    try:
+        sync_registry(config.warehouse, config.artifacts)
+    except RuntimeError as exc:
+        raise TrainingError(
+            f"Model {version} is recorded and is now the champion (the next scoring build uses "
+            f"it), but the registry of {config.warehouse} could not mark it so ({exc}): its "
+            "is_champion column still names the previous version. When the other process (a "
+            "running dbt build?) has finished, run: leadscore promote --sync"
+        ) from exc
 
 
 def train_model(config: TrainConfig) -> dict[str, Any]:
     """Run training end to end; returns the metadata of the published version.
 
-    Nothing is written to the artifacts folder or the registry unless every check passes.
+    The steps, in order: 1 load and check, 2 fold, 3 fit, 4 export and gate (ONNX must predict
+    what LightGBM predicts), 5 calibrate, 6 evaluate, 7 describe, 8 publish (write the version
+    folder, record it in the registry, then switch the champion). Calibration comes after the
+    export because it is fitted on the probabilities the served ONNX model gives. Nothing is
+    written to the artifacts folder or the registry unless every check passes.
     """
     started = time.perf_counter()
     log(f"reading lead_training_set from {config.warehouse}")
@@ -829,9 +849,9 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
 
     log("training LightGBM (early stopping on the validation fold)")  # 3. fit
     booster, best_iteration = refit_booster(fit_booster(data, names, config), data, names, config)
-    served, model, parity = export_checked(booster, spec, data.x["test"], config)  # 5. export
+    served, model, parity = export_checked(booster, spec, data.x["test"], config)  # 4. export
     raw = {name: onnx_probabilities(model, data.x[name]) for name in ("calibration", "test")}
-    calibration, calibration_report = calibrate(  # 4. calibrate (on the served model's output)
+    calibration, calibration_report = calibrate(  # 5. calibrate (the served model's output)
         raw["calibration"], data.y["calibration"],
         frame.loc[data.masks["calibration"], "as_of"], split.kind, config.seed,
         data.w["calibration"],
@@ -852,7 +872,7 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
         metrics["backtest"] = backtest(frame, y_all, spec, config)
     log_metrics(metrics)
 
-    importance, base_value = explain(served, data.x["test"], names)
+    importance, base_value = explain(served, data.x["test"], names)  # 7. describe
     for j, feature in enumerate(spec):
         feature["missing_rate_train"] = float(np.isnan(data.x["train"][:, j]).mean())
         if feature["kind"] == "categorical":
@@ -898,7 +918,7 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
     }
     metadata["reference"]["score"] = bin_shares(p_test, metadata["reference"]["score_edges"])
 
-    target = models_dir(config.artifacts) / version  # 7. publish
+    target = models_dir(config.artifacts) / version  # 8. publish
     write_version(target, model, served, metadata)
     publish(metadata, target, config)
     log(f"done in {time.perf_counter() - started:.1f}s")
