@@ -9,6 +9,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import (
     DEMO_AS_OF,
@@ -18,6 +19,7 @@ from conftest import (
     write_csv,
 )
 from leadscore.config import dbt_vars
+from leadscore.workspace import ROOT
 
 # The point-in-time builds: a cutoff X inside the data, and the data's end A.
 CUTOFF_X = "2026-01-01 00:00:00"
@@ -133,6 +135,25 @@ def test_lead_features_ignore_events_at_or_after_as_of(point_in_time):
     originals, clones = originals_and_clones(frame, chosen)
     assert len(originals) == len(chosen) == 8
     pd.testing.assert_frame_equal(originals, clones, check_exact=False, rtol=1e-12)
+
+
+def test_every_built_feature_column_is_documented_once(point_in_time):
+    """The columns _features__models.yml lists are the columns the models build (with the
+    project's default vars), and the training set reuses the features' entries."""
+    path = ROOT / "models" / "marts" / "features" / "_features__models.yml"
+    documented = {
+        model["name"]: [column["name"] for column in model["columns"]]
+        for model in yaml.safe_load(path.read_text())["models"]
+    }
+    ws = point_in_time["builds"]["a"]
+    for model, columns in documented.items():
+        built = [row[0] for row in ws.sql(f"describe {model}")]
+        assert sorted(built) == sorted(columns), (model, set(built) ^ set(columns))
+    shared = set(documented["lead_features"]) & set(documented["lead_training_set"])
+    text = path.read_text()
+    # lead_id is unique in lead_features only, so its entries differ
+    copied = [n for n in shared - {"lead_id"} if text.count(f"name: {n}\n") > 1]
+    assert copied == [], "described twice: reuse the lead_features entry (*name)"
 
 
 def test_training_rows_ignore_events_at_or_after_their_cutoff(point_in_time):
