@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from leadscore.config import artifacts_dir, project_dir, warehouse_path
+from leadscore.config import (
+    add_artifacts_option,
+    add_warehouse_option,
+    artifacts_dir,
+    project_dir,
+    settings_from_args,
+    warehouse_path,
+)
 
 __all__ = ["main"]
 
@@ -22,18 +31,8 @@ def _train(argv: list[str]) -> int:
         "parity gate and publish a new model version.",
     )
     defaults = TrainConfig()
-    parser.add_argument(
-        "--warehouse",
-        type=Path,
-        default=defaults.warehouse,
-        help="DuckDB file (default: $LEADSCORE_DB or warehouse.duckdb)",
-    )
-    parser.add_argument(
-        "--artifacts",
-        type=Path,
-        default=defaults.artifacts,
-        help="artifacts root (default: $LEADSCORE_ARTIFACTS or artifacts)",
-    )
+    add_warehouse_option(parser, defaults.warehouse)
+    add_artifacts_option(parser, defaults.artifacts)
     parser.add_argument(
         "--trees",
         type=int,
@@ -102,21 +101,13 @@ def _train(argv: list[str]) -> int:
         )
         if code:
             return code
-    config = TrainConfig(
-        warehouse=args.warehouse.resolve(),
-        artifacts=args.artifacts.resolve(),
+    config = settings_from_args(
+        TrainConfig,
+        args,
         num_boost_round=args.trees,
         num_leaves=args.leaves,
-        learning_rate=args.learning_rate,
-        min_data_in_leaf=args.min_data_in_leaf,
-        seed=args.seed,
-        min_fold_rows=args.min_fold_rows,
         promote=not args.no_promote,
         refit=not args.no_refit,
-        version=args.version,
-        threads=args.threads,
-        test_days=args.test_days,
-        backtest_periods=args.backtest_periods,
     )
     try:
         train_model(config)
@@ -147,18 +138,8 @@ def _promote(argv: list[str]) -> int:
     parser.add_argument(
         "--sync", action="store_true", help="mirror the champion into the warehouse registry"
     )
-    parser.add_argument(
-        "--artifacts",
-        type=Path,
-        default=artifacts_dir(),
-        help="artifacts root (default: $LEADSCORE_ARTIFACTS or artifacts)",
-    )
-    parser.add_argument(
-        "--warehouse",
-        type=Path,
-        default=warehouse_path(),
-        help="DuckDB file (default: $LEADSCORE_DB or warehouse.duckdb)",
-    )
+    add_artifacts_option(parser, artifacts_dir())
+    add_warehouse_option(parser, warehouse_path())
     args = parser.parse_args(argv)
     root = args.artifacts.resolve()
     if args.challenger:
@@ -328,41 +309,21 @@ def _dbt(argv: list[str]) -> int:
     return subprocess.call(cmd, cwd=project, env=env)
 
 
-def _generate(argv: list[str]) -> int:
-    from leadscore.demo import generate
+def _delegate(module: str) -> Callable[[list[str]], int]:
+    """A command whose parser and work live in leadscore.<module> (imported when it runs)."""
 
-    return generate.main(argv)
+    def run(argv: list[str]) -> int:
+        return importlib.import_module(f"leadscore.{module}").main(argv)
 
-
-def _report(argv: list[str]) -> int:
-    from leadscore import report
-
-    return report.main(argv)
+    return run
 
 
-def _check(argv: list[str]) -> int:
-    from leadscore import check
-
-    return check.main(argv)
-
-
-def _sync(argv: list[str]) -> int:
-    from leadscore import sync
-
-    return sync.main(argv)
-
-
-def _serve(argv: list[str]) -> int:
-    from leadscore import serve
-
-    return serve.main(argv)
-
-
-def _show(argv: list[str]) -> int:
-    from leadscore import show
-
-    return show.main(argv)
-
+_check = _delegate("check")
+_generate = _delegate("demo.generate")
+_report = _delegate("report")
+_sync = _delegate("sync")
+_serve = _delegate("serve")
+_show = _delegate("show")
 
 COMMANDS = {
     "check": (_check, "profile an export folder against the input contract before a build"),

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import os
+import re
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 __all__ = [
     "LABEL_COLUMN",
+    "add_artifacts_option",
+    "add_warehouse_option",
     "artifacts_dir",
+    "busy_message",
     "dbt_vars",
+    "in_use_message",
     "models_dir",
     "non_feature_columns",
     "project_dir",
+    "settings_from_args",
     "truth_dir",
     "warehouse_path",
 ]
@@ -44,6 +55,58 @@ def warehouse_path() -> Path:
 def artifacts_dir() -> Path:
     """Root of trained artifacts: $LEADSCORE_ARTIFACTS, else artifacts/ in the project root."""
     return _resolve(os.environ.get("LEADSCORE_ARTIFACTS", "artifacts"))
+
+
+def add_warehouse_option(parser: argparse.ArgumentParser, default: Path | None) -> None:
+    """The --warehouse option of the commands that read or write the warehouse."""
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=default,
+        help="DuckDB file (default: $LEADSCORE_DB or warehouse.duckdb)",
+    )
+
+
+def add_artifacts_option(parser: argparse.ArgumentParser, default: Path | None) -> None:
+    """The --artifacts option of the commands that read or write model versions."""
+    parser.add_argument(
+        "--artifacts",
+        type=Path,
+        default=default,
+        help="artifacts root (default: $LEADSCORE_ARTIFACTS or artifacts)",
+    )
+
+
+def settings_from_args(cls: type[T], args: argparse.Namespace, **values: Any) -> T:
+    """The dataclass cls from parsed options named like its fields (paths resolved), plus the
+    values given; fields with neither keep their defaults."""
+    for name in (f.name for f in dataclasses.fields(cls)):  # type: ignore[arg-type]
+        if name not in values and hasattr(args, name):
+            value = getattr(args, name)
+            values[name] = value.resolve() if isinstance(value, Path) else value
+    return cls(**values)
+
+
+def in_use_message(path: Path | str, exc: Exception) -> str:
+    """'<path> is in use by another process (PID n)', from DuckDB's lock error."""
+    holder = re.search(r"PID (\d+)", str(exc))
+    return f"{path} is in use by another process" + (
+        f" (PID {holder.group(1)})" if holder else ""
+    )
+
+
+def busy_message(path: Path | str, *, read_only: bool) -> str | None:
+    """'The warehouse <path> is in use by another process (PID n)' while another process holds
+    the DuckDB file's lock (DuckDB allows one writer per file); None when it can be opened."""
+    import duckdb
+
+    try:
+        duckdb.connect(str(path), read_only=read_only).close()
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        return f"The warehouse {in_use_message(path, exc)}"
+    return None
 
 
 def models_dir(root: Path | None = None) -> Path:

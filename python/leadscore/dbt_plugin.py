@@ -13,16 +13,14 @@ that says what to do.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt_common.exceptions import DbtRuntimeError
 
 from leadscore import udf
-from leadscore.config import artifacts_dir
+from leadscore.config import artifacts_dir, busy_message
 
 __all__ = ["Plugin"]
 
@@ -41,19 +39,13 @@ class Plugin(BasePlugin):
         path = getattr(self.creds, "path", None)
         if not path or path == ":memory:" or not Path(path).exists():
             return
-        try:
-            duckdb.connect(path).close()
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
-                raise
-            holder = re.search(r"PID (\d+)", str(exc))
+        busy = busy_message(path, read_only=False)
+        if busy:
             raise DbtRuntimeError(
-                f"The warehouse {path} is in use by another process"
-                + (f" (PID {holder.group(1)})" if holder else "")
-                + ", most likely another dbt build or a tool holding it open. Nothing was "
+                busy + ", most likely another dbt build or a tool holding it open. Nothing was "
                 "changed. Wait for it to finish (or close it), then run again. BI tools should "
                 "read the published marts instead (see README)."
-            ) from None
+            )
 
     def configure_connection(self, conn: Any) -> None:
         udf.register(conn, self.root)

@@ -12,7 +12,13 @@ from typing import Any
 
 import pandas as pd
 
-from leadscore.config import artifacts_dir, dbt_vars, warehouse_path
+from leadscore.config import (
+    add_artifacts_option,
+    add_warehouse_option,
+    artifacts_dir,
+    dbt_vars,
+    warehouse_path,
+)
 from leadscore.report.charts import (
     _e,
     _fmt,
@@ -789,18 +795,8 @@ def main(argv: list[str] | None = None) -> int:
         description="Write a self-contained HTML report: calibration, lift, score distribution, "
         "drift, segments, backtest, champion/challenger and the top leads with reasons.",
     )
-    parser.add_argument(
-        "--warehouse",
-        type=Path,
-        default=None,
-        help="DuckDB file (default: $LEADSCORE_DB or warehouse.duckdb)",
-    )
-    parser.add_argument(
-        "--artifacts",
-        type=Path,
-        default=None,
-        help="artifacts root (default: $LEADSCORE_ARTIFACTS or artifacts)",
-    )
+    add_warehouse_option(parser, None)
+    add_artifacts_option(parser, None)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default: {DEFAULT_OUT}")
     parser.add_argument("--top", type=int, default=20, help="top leads to list (20)")
     args = parser.parse_args(argv)

@@ -11,6 +11,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from leadscore.config import add_artifacts_option, settings_from_args
 from leadscore.serve.api import ServeSettings, create_app
 from leadscore.serve.engine import Engine, Unavailable
 
@@ -39,10 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         "--snapshot", type=Path, default=defaults.snapshot,
         help="serving snapshot (default: $LEADSCORE_PUBLISH_DIR/serving.duckdb)",
     )
-    parser.add_argument(
-        "--artifacts", type=Path, default=defaults.artifacts,
-        help="artifacts root (default: $LEADSCORE_ARTIFACTS or artifacts)",
-    )
+    add_artifacts_option(parser, defaults.artifacts)
     parser.add_argument("--max-batch", type=int, default=defaults.max_batch,
                         help="most leads in one POST /v1/score/batch")
     parser.add_argument("--max-events", type=int, default=defaults.max_events,
@@ -54,16 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll-seconds", type=float, default=defaults.poll_seconds,
                         help="how often to look for a new champion or snapshot")
     args = parser.parse_args(argv)
-    settings = ServeSettings(
-        snapshot=args.snapshot.resolve(),
-        artifacts=args.artifacts.resolve(),
-        model_version=args.model_version,
-        max_batch=args.max_batch,
-        max_events=args.max_events,
-        max_body_bytes=args.max_body_bytes,
-        connections=args.connections,
-        poll_seconds=args.poll_seconds,
-    )
+    settings = settings_from_args(ServeSettings, args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return 0

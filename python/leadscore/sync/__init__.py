@@ -14,14 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import TextIO
 
-import duckdb
-
-from leadscore.config import warehouse_path
+from leadscore.config import busy_message, warehouse_path
 from leadscore.sync.config import TOKEN_ENV, SyncConfig, SyncError, load_config
 from leadscore.sync.delivery import AuthError, Summary, deliver
 from leadscore.sync.destinations import build_request
@@ -35,18 +32,12 @@ def _refuse_during_build(warehouse: Path) -> None:
     a sync now would send scores that are being replaced (and the same leads again after)."""
     if not warehouse.exists():
         return
-    try:
-        duckdb.connect(str(warehouse), read_only=True).close()
-    except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
-            raise
-        holder = re.search(r"PID (\d+)", str(exc))
+    busy = busy_message(warehouse, read_only=True)
+    if busy:
         raise SyncError(
-            f"The warehouse {warehouse} is in use by another process"
-            + (f" (PID {holder.group(1)})" if holder else "")
-            + ", most likely a dbt build that will publish new scores. Nothing was sent or "
+            busy + ", most likely a dbt build that will publish new scores. Nothing was sent or "
             "changed. Run leadscore sync again when the build has finished."
-        ) from None
+        )
 
 
 def _redactor(token: str | None):

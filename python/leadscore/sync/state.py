@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 
+from leadscore.config import in_use_message
 from leadscore.sync.config import SyncConfig, SyncError
 
 __all__ = ["DeliveryState"]
@@ -64,14 +65,9 @@ def _now() -> datetime:
 
 
 def _lock_message(path: Path, exc: Exception) -> str:
-    import re
-
-    holder = re.search(r"PID (\d+)", str(exc))
     return (
-        f"{path} is in use by another process"
-        + (f" (PID {holder.group(1)})" if holder else "")
-        + ", most likely another leadscore sync. Nothing was sent or changed; run again "
-        "when it has finished."
+        in_use_message(path, exc) + ", most likely another leadscore sync. Nothing was sent or "
+        "changed; run again when it has finished."
     )
 
 
