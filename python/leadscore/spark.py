@@ -147,38 +147,13 @@ def register_functions(spark: Any, root: Path | None = None) -> None:
         StructType,
     )
 
+    from leadscore.udf import model_functions
+
     root = (root or artifacts_dir()).resolve()
     # read on the driver: workers of a cluster do not share its environment
     salt = os.environ.get("LEADSCORE_PII_SALT") or _default_salt()
 
-    def score(version: pa.Array, features: pa.Array) -> pa.Array:
-        from leadscore.udf import score_arrays
-
-        return score_arrays(root, version, features)
-
-    def contributions(version: pa.Array, features: pa.Array) -> pa.Array:
-        from leadscore.udf import contribution_arrays
-
-        return contribution_arrays(root, version, features)
-
-    def explain(
-        version: pa.Array,
-        features: pa.Array,
-        categories: pa.Array,
-        contributions: pa.Array,
-        templates: pa.Array,
-        attributes: pa.Array,
-    ) -> pa.Array:
-        from leadscore.udf import explain_arrays
-
-        return explain_arrays(
-            root, version, features, categories, contributions, templates, attributes
-        )
-
-    def info(version: str | None) -> str:
-        from leadscore.udf import model_info
-
-        return model_info(version, root)
+    functions = model_functions(root)
 
     def pii_salt() -> str:
         return salt
@@ -187,12 +162,16 @@ def register_functions(spark: Any, root: Path | None = None) -> None:
     reasons = StructType(
         [StructField("top_factors", StringType()), StructField("top_reasons", StringType())]
     )
-    spark.udf.register("leadscore_score", arrow_udf(score, DoubleType(), ArrowUDFType.SCALAR))
+    for name, returns in (
+        ("leadscore_score", DoubleType()),
+        ("leadscore_contributions", doubles),
+        ("leadscore_explain", reasons),
+    ):
+        spark.udf.register(name, arrow_udf(functions[name], returns, ArrowUDFType.SCALAR))
     spark.udf.register(
-        "leadscore_contributions", arrow_udf(contributions, doubles, ArrowUDFType.SCALAR)
+        "leadscore_model_info",
+        udf(functions["leadscore_model_info"], StringType()).asNondeterministic(),
     )
-    spark.udf.register("leadscore_explain", arrow_udf(explain, reasons, ArrowUDFType.SCALAR))
-    spark.udf.register("leadscore_model_info", udf(info, StringType()).asNondeterministic())
     spark.udf.register("leadscore_pii_salt", udf(pii_salt, StringType()))
 
 

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -38,11 +40,15 @@ __all__ = [
     "contribution_arrays",
     "explain_arrays",
     "features_to_matrix",
+    "model_functions",
     "model_info",
     "register",
     "score_arrays",
     "scorer_for",
 ]
+
+#: a column of a batch: an Array on Spark, a ChunkedArray on DuckDB
+Column = pa.Array | pa.ChunkedArray
 
 #: used when LEADSCORE_PII_SALT is unset (the build warns): set your own salt
 DEFAULT_PII_SALT = "leadscore-default-salt"
@@ -152,25 +158,25 @@ def contribution_arrays(root: Path, version: pa.Array, features: pa.Array) -> pa
     return pa.ListArray.from_arrays(offsets, flat, mask=pa.array(is_null))
 
 
-def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
-    """Register the leadscore functions on a DuckDB connection."""
-    varchar = duckdb.sqltype("VARCHAR")
-    double = duckdb.sqltype("DOUBLE")
-    double_list = duckdb.sqltype("DOUBLE[]")
+def model_functions(root: Path) -> dict[str, Callable[..., Any]]:
+    """leadscore_score, leadscore_contributions, leadscore_explain and leadscore_model_info as
+    Python functions of the models under root: the same ones are registered on DuckDB (register)
+    and on Spark (leadscore.spark.register_functions), which differ only in how they declare
+    the SQL types."""
 
-    def score(version: pa.ChunkedArray, features: pa.ChunkedArray) -> pa.Array:
+    def score(version: Column, features: Column) -> pa.Array:
         return score_arrays(root, version, features)
 
-    def contributions(version: pa.ChunkedArray, features: pa.ChunkedArray) -> pa.Array:
+    def contributions(version: Column, features: Column) -> pa.Array:
         return contribution_arrays(root, version, features)
 
     def explain(
-        version: pa.ChunkedArray,
-        features: pa.ChunkedArray,
-        categories: pa.ChunkedArray,
-        contributions: pa.ChunkedArray,
-        templates: pa.ChunkedArray,
-        attributes: pa.ChunkedArray,
+        version: Column,
+        features: Column,
+        categories: Column,
+        contributions: Column,
+        templates: Column,
+        attributes: Column,
     ) -> pa.Array:
         return explain_arrays(
             root, version, features, categories, contributions, templates, attributes
@@ -178,6 +184,22 @@ def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
 
     def info(version: str | None) -> str:
         return model_info(version, root)
+
+    return {
+        "leadscore_score": score,
+        "leadscore_contributions": contributions,
+        "leadscore_explain": explain,
+        "leadscore_model_info": info,
+    }
+
+
+def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
+    """Register the leadscore functions on a DuckDB connection."""
+    varchar = duckdb.sqltype("VARCHAR")
+    double = duckdb.sqltype("DOUBLE")
+    double_list = duckdb.sqltype("DOUBLE[]")
+
+    functions = model_functions(root)
 
     def pii_salt() -> str:
         return os.environ.get("LEADSCORE_PII_SALT", DEFAULT_PII_SALT)
@@ -195,7 +217,7 @@ def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
 
     connection.create_function(
         "leadscore_score",
-        score,
+        functions["leadscore_score"],
         [varchar, double_list],
         double,
         type="arrow",
@@ -203,7 +225,7 @@ def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
     )
     connection.create_function(
         "leadscore_contributions",
-        contributions,
+        functions["leadscore_contributions"],
         [varchar, double_list],
         double_list,
         type="arrow",
@@ -211,7 +233,7 @@ def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
     )
     connection.create_function(
         "leadscore_explain",
-        explain,
+        functions["leadscore_explain"],
         [
             varchar,
             double_list,
@@ -226,7 +248,7 @@ def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
     )
     connection.create_function(
         "leadscore_model_info",
-        info,
+        functions["leadscore_model_info"],
         [varchar],
         varchar,
         null_handling="special",
