@@ -11,8 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from leadscore.config import (
-    add_artifacts_option,
-    add_warehouse_option,
+    add_path_option,
     artifacts_dir,
     project_dir,
     settings_from_args,
@@ -31,8 +30,8 @@ def _train(argv: list[str]) -> int:
         "parity gate and publish a new model version.",
     )
     defaults = TrainConfig()
-    add_warehouse_option(parser, defaults.warehouse)
-    add_artifacts_option(parser, defaults.artifacts)
+    add_path_option(parser, "--warehouse", defaults.warehouse)
+    add_path_option(parser, "--artifacts", defaults.artifacts)
     parser.add_argument(
         "--trees",
         type=int,
@@ -138,8 +137,8 @@ def _promote(argv: list[str]) -> int:
     parser.add_argument(
         "--sync", action="store_true", help="mirror the champion into the warehouse registry"
     )
-    add_artifacts_option(parser, artifacts_dir())
-    add_warehouse_option(parser, warehouse_path())
+    add_path_option(parser, "--artifacts", artifacts_dir())
+    add_path_option(parser, "--warehouse", warehouse_path())
     args = parser.parse_args(argv)
     root = args.artifacts.resolve()
     if args.challenger:

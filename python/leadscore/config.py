@@ -13,8 +13,7 @@ T = TypeVar("T")
 
 __all__ = [
     "LABEL_COLUMN",
-    "add_artifacts_option",
-    "add_warehouse_option",
+    "add_path_option",
     "artifacts_dir",
     "busy_message",
     "dbt_vars",
@@ -57,24 +56,15 @@ def artifacts_dir() -> Path:
     return _resolve(os.environ.get("LEADSCORE_ARTIFACTS", "artifacts"))
 
 
-def add_warehouse_option(parser: argparse.ArgumentParser, default: Path | None) -> None:
-    """The --warehouse option of the commands that read or write the warehouse."""
-    parser.add_argument(
-        "--warehouse",
-        type=Path,
-        default=default,
-        help="DuckDB file (default: $LEADSCORE_DB or warehouse.duckdb)",
-    )
+PATH_OPTIONS = {
+    "--warehouse": "DuckDB file (default: $LEADSCORE_DB or warehouse.duckdb)",
+    "--artifacts": "artifacts root (default: $LEADSCORE_ARTIFACTS or artifacts)",
+}
 
 
-def add_artifacts_option(parser: argparse.ArgumentParser, default: Path | None) -> None:
-    """The --artifacts option of the commands that read or write model versions."""
-    parser.add_argument(
-        "--artifacts",
-        type=Path,
-        default=default,
-        help="artifacts root (default: $LEADSCORE_ARTIFACTS or artifacts)",
-    )
+def add_path_option(parser: argparse.ArgumentParser, flag: str, default: Path | None) -> None:
+    """--warehouse or --artifacts, worded the same in every command that takes it."""
+    parser.add_argument(flag, type=Path, default=default, help=PATH_OPTIONS[flag])
 
 
 def settings_from_args(cls: type[T], args: argparse.Namespace, **values: Any) -> T:

@@ -13,8 +13,7 @@ from typing import Any
 import pandas as pd
 
 from leadscore.config import (
-    add_artifacts_option,
-    add_warehouse_option,
+    add_path_option,
     artifacts_dir,
     dbt_vars,
     warehouse_path,
@@ -795,8 +794,8 @@ def main(argv: list[str] | None = None) -> int:
         description="Write a self-contained HTML report: calibration, lift, score distribution, "
         "drift, segments, backtest, champion/challenger and the top leads with reasons.",
     )
-    add_warehouse_option(parser, None)
-    add_artifacts_option(parser, None)
+    add_path_option(parser, "--warehouse", None)
+    add_path_option(parser, "--artifacts", None)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default: {DEFAULT_OUT}")
     parser.add_argument("--top", type=int, default=20, help="top leads to list (20)")
     args = parser.parse_args(argv)

@@ -11,7 +11,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from leadscore.config import add_artifacts_option, settings_from_args
+from leadscore.config import add_path_option, settings_from_args
 from leadscore.serve.api import ServeSettings, create_app
 from leadscore.serve.engine import Engine, Unavailable
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         "--snapshot", type=Path, default=defaults.snapshot,
         help="serving snapshot (default: $LEADSCORE_PUBLISH_DIR/serving.duckdb)",
     )
-    add_artifacts_option(parser, defaults.artifacts)
+    add_path_option(parser, "--artifacts", defaults.artifacts)
     parser.add_argument("--max-batch", type=int, default=defaults.max_batch,
                         help="most leads in one POST /v1/score/batch")
     parser.add_argument("--max-events", type=int, default=defaults.max_events,
