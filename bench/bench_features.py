@@ -26,7 +26,6 @@ from benchlib import (
     Bench,
     load_average,
     median,
-    parse_args,
     say,
     summary,
     table,
@@ -88,24 +87,15 @@ def time_pandas(events: pd.DataFrame) -> tuple[float, pd.DataFrame]:
 
 def staged_events(bench: Bench, share: float) -> pd.DataFrame:
     """The staged (typed, de-duplicated) events of a share of the leads, as pandas reads them."""
-    con = duckdb.connect(str(bench.warehouse), read_only=True)
-    try:
-        where = "" if share >= 1 else f"where hash(lead_id) % 1000 < {int(share * 1000)}"
-        return con.sql(
-            "select event_id, lead_id, occurred_at, channel, event_type "
-            f"from stg_raw__events {where}"
-        ).df()
-    finally:
-        con.close()
+    where = "" if share >= 1 else f"where hash(lead_id) % 1000 < {int(share * 1000)}"
+    return bench.df(
+        f"select event_id, lead_id, occurred_at, channel, event_type from stg_raw__events {where}"
+    )
 
 
 def pandas_agrees(bench: Bench, computed: pd.DataFrame) -> int:
     """Leads whose pandas features differ from lead_features (0: the same work was compared)."""
-    con = duckdb.connect(str(bench.warehouse), read_only=True)
-    try:
-        expected = con.sql(f"select lead_id, {', '.join(PANDAS_COLUMNS)} from lead_features").df()
-    finally:
-        con.close()
+    expected = bench.df(f"select lead_id, {', '.join(PANDAS_COLUMNS)} from lead_features")
     both = computed.merge(
         expected.set_index("lead_id"), left_index=True, right_index=True, suffixes=("", "_sql")
     )
@@ -132,9 +122,7 @@ def floor_seconds(bench: Bench) -> float:
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0], options)
-    bench = Bench.from_args(args)
-    bench.ensure_data()
+    args, bench = Bench.start(__doc__, options, data=True)
     share = args.pandas_sample or PANDAS_SAMPLE[bench.scale.name]
     events_total = duckdb.connect().execute(
         f"select count(*) from read_parquet('{bench.raw / 'events.parquet'}')"

@@ -29,7 +29,6 @@ from benchlib import (
     Bench,
     load_average,
     median,
-    parse_args,
     say,
     summary,
     table,
@@ -98,20 +97,14 @@ def add_events(bench: Bench, batch: int, share: float) -> int:
 
 def rescored(bench: Bench) -> int:
     """Leads lead_scores scored in the newest run (the others keep an older scored_at)."""
-    con = duckdb.connect(str(bench.warehouse), read_only=True)
-    try:
-        return con.execute(
-            "select count(*) from lead_scores "
-            "where scored_at = (select max(scored_at) from lead_scores)"
-        ).fetchone()[0]
-    finally:
-        con.close()
+    return bench.sql(
+        "select count(*) from lead_scores "
+        "where scored_at = (select max(scored_at) from lead_scores)"
+    )[0][0]
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0], options)
-    parent = Bench.from_args(args)
-    parent.ensure_data()
+    args, parent = Bench.start(__doc__, options, data=True)
     default_source = S_ARTIFACTS if parent.scale.name == "L" else None
     source = args.model_from or default_source
     if source is None:

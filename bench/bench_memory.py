@@ -24,7 +24,6 @@ from benchlib import (
     gib,
     load_average,
     median,
-    parse_args,
     say,
     summary,
     table,
@@ -41,8 +40,7 @@ def options(parser: argparse.ArgumentParser) -> None:
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0], options)
-    bench = Bench.from_args(args)
+    args, bench = Bench.start(__doc__, options)
     bench.use_env()
     version = bench.use_model(S_ARTIFACTS if bench.scale.name == "L" else None)
     bench.ensure_features()

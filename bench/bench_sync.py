@@ -24,7 +24,7 @@ import duckdb
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from benchlib import Bench, parse_args
+from benchlib import Bench
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 from leadscore.sync import load_config, run_sync
@@ -109,8 +109,7 @@ def one_sync(folder: Path, url: str, published: Path, state: Path,
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
-    bench = Bench.from_args(args)
+    _, bench = Bench.start(__doc__)
     folder = bench.root / "sync"
     folder.mkdir(parents=True, exist_ok=True)
     n = RECORDS[bench.scale.name]

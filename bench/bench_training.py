@@ -29,7 +29,6 @@ from benchlib import (
     gib,
     load_average,
     median,
-    parse_args,
     say,
     summary,
     table,
@@ -64,19 +63,14 @@ def sample_warehouse(bench: Bench, rows: int, total: int) -> Path:
 
 
 def training_set_shape(bench: Bench, warehouse: Path | None = None) -> tuple[int, int]:
-    con = duckdb.connect(str(warehouse or bench.warehouse), read_only=True)
-    try:
-        return con.execute(
-            "select count(*), count(distinct as_of) from lead_training_set"
-        ).fetchone()
-    finally:
-        con.close()
+    rows, cutoffs = bench.sql(
+        "select count(*), count(distinct as_of) from lead_training_set", warehouse
+    )[0]
+    return rows, cutoffs
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0], options)
-    bench = Bench.from_args(args)
-    bench.ensure_data()
+    args, bench = Bench.start(__doc__, options, data=True)
     cutoffs = args.cutoffs or CUTOFFS[bench.scale.name]
     extra = f"max_training_cutoffs: {cutoffs}" if cutoffs else ""
     build_seconds = None

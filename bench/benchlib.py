@@ -18,10 +18,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadscore.workspace import BIN, ROOT, Workspace
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RESULTS = ROOT / "bench" / "results"
 AS_OF = "2026-06-01 00:00:00"
@@ -53,8 +57,10 @@ SCALES = {
 }
 
 
-def parse_args(description: str, extra: Callable[[argparse.ArgumentParser], None] | None = None
-               ) -> argparse.Namespace:
+Options = Callable[[argparse.ArgumentParser], None]
+
+
+def parse_args(description: str, extra: Options | None = None) -> argparse.Namespace:
     """--scale, --repeats, --workdir (and a script's own options)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--scale", choices=sorted(SCALES), default="S")
@@ -86,6 +92,17 @@ class Bench:
         root = args.workdir or Path("/tmp/leadscore-bench") / scale.name
         root.mkdir(parents=True, exist_ok=True)
         return cls(scale, root.resolve(), args.repeats or scale.repeats, args.results)
+
+    @classmethod
+    def start(cls, doc: str, extra: Options | None = None, *, data: bool = False
+              ) -> tuple[argparse.Namespace, Bench]:
+        """A script's options (its docstring's first line as description) and its workspace,
+        with this scale's demo data generated when data is set."""
+        args = parse_args(doc.splitlines()[0], extra)
+        bench = cls.from_args(args)
+        if data:
+            bench.ensure_data()
+        return args, bench
 
     # ------------------------------------------------------------------ paths and environment
     @property
@@ -124,6 +141,13 @@ class Bench:
         self.profiles_dir.mkdir(exist_ok=True)
         (self.profiles_dir / "profiles.yml").write_text(yaml.safe_dump(profiles))
 
+    def sql(self, query: str, database: Path | None = None) -> list[tuple]:
+        """Rows of a query on the warehouse (or another DuckDB file), opened read-only."""
+        return self.workspace.sql(query, database)
+
+    def df(self, query: str, database: Path | None = None) -> pd.DataFrame:
+        return self.workspace.df(query, database)
+
     def use_env(self) -> None:
         """Point this process at the workspace too (for in-process DuckDB and leadscore)."""
         os.environ.update({k: v for k, v in self.env().items() if k.startswith(("LEAD", "DBT"))})
@@ -153,26 +177,18 @@ class Bench:
         if marker.is_file() and json.loads(marker.read_text()) == wanted:
             return
         say(f"generating {self.scale.leads:,} leads in {self.raw}")
-        self.run(
-            str(BIN / "leadscore"), "generate", "--leads", str(self.scale.leads),
-            "--months", str(self.scale.months), "--end", END, "--seed", "42",
-            "--format", "parquet", "--out", str(self.raw), "--truth-out",
-            str(self.root / "truth"), "--quiet",
+        self.workspace.generate(
+            self.scale.leads, seed=42, end=date.fromisoformat(END), months=self.scale.months,
+            file_format="parquet",
         )
         marker.write_text(json.dumps(wanted))
 
     def has_table(self, name: str) -> bool:
         if not self.warehouse.is_file():
             return False
-        import duckdb
-
-        con = duckdb.connect(str(self.warehouse), read_only=True)
-        try:
-            return bool(con.execute(
-                "select count(*) from duckdb_tables() where table_name = ?", [name]
-            ).fetchone()[0])
-        finally:
-            con.close()
+        return bool(self.sql(
+            f"select count(*) from duckdb_tables() where table_name = '{name}'"
+        )[0][0])
 
     def ensure_features(self, training_set: bool = False) -> None:
         """lead_features (and lead_training_set) built from this scale's data."""
@@ -185,16 +201,14 @@ class Bench:
 
     def ensure_model(self) -> str:
         """The champion version, training one on this workspace's training set if none."""
-        from leadscore.artifacts import champion_version
-
-        version = champion_version(self.artifacts)
+        version = self.workspace.champion()
         if version:
             return version
         self.ensure_features(training_set=True)
         say("training a model (python python/train.py)")
         self.run(str(BIN / "python"), str(ROOT / "python" / "train.py"), *self.scale.train_args,
                  label="train")
-        version = champion_version(self.artifacts)
+        version = self.workspace.champion()
         assert version, "training published no champion"
         return version
 

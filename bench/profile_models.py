@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from benchlib import Bench, load_average, parse_args, say, table
+from benchlib import Bench, load_average, say, table
 
 PIPELINE = ("base_raw__events", "int_lead_events_sessionized", "lead_features")
 SHOWN_SHARE = 0.03
@@ -79,8 +79,7 @@ def profile(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0], options)
-    bench = Bench.from_args(args)
+    args, bench = Bench.start(__doc__, options)
     con = duckdb.connect(str(bench.warehouse), read_only=True)
     say(f"profiling {', '.join(args.models)} in {bench.warehouse}; load {load_average():.2f}")
     results = {}

@@ -92,7 +92,12 @@ class Workspace:
         return result
 
     def generate(
-        self, leads: int = 1500, seed: int = 7, end: date = DEMO_END, months: int = 12
+        self,
+        leads: int = 1500,
+        seed: int = 7,
+        end: date = DEMO_END,
+        months: int = 12,
+        file_format: str = "csv",
     ) -> None:
         self.run(
             str(BIN / "leadscore"),
@@ -105,6 +110,8 @@ class Workspace:
             end.isoformat(),
             "--months",
             str(months),
+            "--format",
+            file_format,
             "--out",
             str(self.raw),
             "--truth-out",
