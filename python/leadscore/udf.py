@@ -198,6 +198,8 @@ def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
     varchar = duckdb.sqltype("VARCHAR")
     double = duckdb.sqltype("DOUBLE")
     double_list = duckdb.sqltype("DOUBLE[]")
+    varchars = duckdb.sqltype("VARCHAR[]")
+    reasons = duckdb.sqltype("STRUCT(top_factors VARCHAR, top_reasons VARCHAR)")
 
     functions = model_functions(root)
 
@@ -215,37 +217,18 @@ def register(connection: duckdb.DuckDBPyConnection, root: Path) -> None:
             stale.unlink()
         return str(folder.resolve())
 
-    connection.create_function(
-        "leadscore_score",
-        functions["leadscore_score"],
-        [varchar, double_list],
-        double,
-        type="arrow",
-        null_handling="special",
-    )
-    connection.create_function(
-        "leadscore_contributions",
-        functions["leadscore_contributions"],
-        [varchar, double_list],
-        double_list,
-        type="arrow",
-        null_handling="special",
-    )
-    connection.create_function(
-        "leadscore_explain",
-        functions["leadscore_explain"],
-        [
-            varchar,
-            double_list,
-            duckdb.sqltype("VARCHAR[]"),
-            double_list,
-            varchar,
-            duckdb.sqltype("VARCHAR[]"),
-        ],
-        duckdb.sqltype("STRUCT(top_factors VARCHAR, top_reasons VARCHAR)"),
-        type="arrow",
-        null_handling="special",
-    )
+    for name, parameters, returns in (
+        ("leadscore_score", [varchar, double_list], double),
+        ("leadscore_contributions", [varchar, double_list], double_list),
+        (
+            "leadscore_explain",
+            [varchar, double_list, varchars, double_list, varchar, varchars],
+            reasons,
+        ),
+    ):
+        connection.create_function(
+            name, functions[name], parameters, returns, type="arrow", null_handling="special"
+        )
     connection.create_function(
         "leadscore_model_info",
         functions["leadscore_model_info"],

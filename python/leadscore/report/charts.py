@@ -112,6 +112,50 @@ def _svg(frame: Frame, body: list[str], label: str) -> str:
     )
 
 
+def _baseline(frame: Frame) -> str:
+    base = frame.height - frame.bottom
+    return (
+        f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{base}" y2="{base}" '
+        f'stroke="#6b7280"/>'
+    )
+
+
+def _x_title(frame: Frame, label: str) -> str:
+    return (
+        f'<text x="{frame.left + frame.inner_width / 2:.1f}" y="{frame.height - 8}" '
+        f'text-anchor="middle">{_e(label)}</text>'
+    )
+
+
+def _y_title(frame: Frame, label: str) -> str:
+    return (
+        f'<text transform="translate(14 {frame.top + frame.inner_height / 2:.1f}) rotate(-90)" '
+        f'text-anchor="middle">{_e(label)}</text>'
+    )
+
+
+def _x_grid(frame: Frame, top: float) -> list[str]:
+    """Vertical grid lines with their values below, five ticks (for horizontal bars)."""
+    parts = []
+    for i in range(6):
+        v = top * i / 5
+        x = frame.x(v, top)
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{frame.top}" y2="{frame.height - frame.bottom}" '
+            f'stroke="#e5e7eb"/><text x="{x:.1f}" y="{frame.height - frame.bottom + 14}" '
+            f'text-anchor="middle">{_tick(v)}</text>'
+        )
+    return parts
+
+
+def _reference_line(frame: Frame, reference: float, top: float) -> str:
+    y = frame.y(reference, top)
+    return (
+        f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{y:.1f}" '
+        f'y2="{y:.1f}" stroke="#c92a2a" stroke-dasharray="4 4"/>'
+    )
+
+
 def _axes(frame: Frame, x_max: float, y_max: float, x_label: str, y_label: str) -> list[str]:
     """Axis lines, five ticks a side with grid lines, and the two axis titles."""
     parts = []
@@ -132,13 +176,9 @@ def _axes(frame: Frame, x_max: float, y_max: float, x_label: str, y_label: str) 
         )
     base = frame.height - frame.bottom
     parts.append(
-        f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{base}" y2="{base}" '
-        f'stroke="#6b7280"/><line x1="{frame.left}" x2="{frame.left}" y1="{frame.top}" '
-        f'y2="{base}" stroke="#6b7280"/>'
-        f'<text x="{frame.left + frame.inner_width / 2:.1f}" y="{frame.height - 8}" '
-        f'text-anchor="middle">{_e(x_label)}</text>'
-        f'<text transform="translate(14 {frame.top + frame.inner_height / 2:.1f}) rotate(-90)" '
-        f'text-anchor="middle">{_e(y_label)}</text>'
+        _baseline(frame)
+        + f'<line x1="{frame.left}" x2="{frame.left}" y1="{frame.top}" y2="{base}" '
+        f'stroke="#6b7280"/>' + _x_title(frame, x_label) + _y_title(frame, y_label)
     )
     return parts
 
@@ -211,13 +251,7 @@ def bars_svg(
     top = _nice_top(max([*values, reference or 0, 1e-9]) * 1.1)
     body = _axes(frame, 1, top, x_label, y_label)[:6]  # horizontal grid only; labels below
     base = frame.height - frame.bottom
-    body.append(
-        f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{base}" y2="{base}" '
-        f'stroke="#6b7280"/><text x="{frame.left + frame.inner_width / 2:.1f}" '
-        f'y="{frame.height - 8}" text-anchor="middle">{_e(x_label)}</text>'
-        f'<text transform="translate(14 {frame.top + frame.inner_height / 2:.1f}) rotate(-90)" '
-        f'text-anchor="middle">{_e(y_label)}</text>'
-    )
+    body.append(_baseline(frame) + _x_title(frame, x_label) + _y_title(frame, y_label))
     slot = frame.inner_width / max(1, len(values))
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         x = frame.left + i * slot + slot * 0.15
@@ -231,11 +265,7 @@ def bars_svg(
             f"{_e(label)}</text>"
         )
     if reference is not None:
-        y = frame.y(reference, top)
-        body.append(
-            f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{y:.1f}" '
-            f'y2="{y:.1f}" stroke="#c92a2a" stroke-dasharray="4 4"/>'
-        )
+        body.append(_reference_line(frame, reference, top))
     return _svg(frame, body, y_label)
 
 
@@ -307,14 +337,7 @@ def hbars_svg(
     row, left = 18, 250
     frame = Frame(width=680, height=30 + row * len(labels) + 30, left=left, top=10, bottom=40)
     top = _nice_top(max([*values, 1e-9]))
-    body = []
-    for i in range(6):
-        x = frame.x(top * i / 5, top)
-        body.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{frame.top}" y2="{frame.height - frame.bottom}" '
-            f'stroke="#e5e7eb"/><text x="{x:.1f}" y="{frame.height - frame.bottom + 14}" '
-            f'text-anchor="middle">{_tick(top * i / 5)}</text>'
-        )
+    body = _x_grid(frame, top)
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = frame.top + i * row
         width = frame.x(value, top) - frame.left
@@ -324,10 +347,7 @@ def hbars_svg(
             f'fill="{SERIES_COLOURS[0]}"><title>{_e(label)}: {value:.{digits}f}</title></rect>'
             f'<text x="{left + width + 4:.1f}" y="{y + 12}">{value:.{digits}f}</text>'
         )
-    body.append(
-        f'<text x="{left + frame.inner_width / 2:.1f}" y="{frame.height - 8}" '
-        f'text-anchor="middle">{_e(x_label)}</text>'
-    )
+    body.append(_x_title(frame, x_label))
     return _svg(frame, body, aria)
 
 
@@ -345,12 +365,7 @@ def grouped_bars_svg(
     top = _nice_top(max([*values, reference or 0, 1e-9]) * 1.12)
     body = _axes(frame, 1, top, "", y_label)[:6]
     base = frame.height - frame.bottom
-    body.append(
-        f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{base}" y2="{base}" '
-        f'stroke="#6b7280"/><text transform="translate(14 '
-        f'{frame.top + frame.inner_height / 2:.1f}) rotate(-90)" text-anchor="middle">'
-        f"{_e(y_label)}</text>"
-    )
+    body.append(_baseline(frame) + _y_title(frame, y_label))
     slot = frame.inner_width / max(1, len(groups))
     bar = slot * 0.8 / max(1, len(series))
     for g, group in enumerate(groups):
@@ -372,11 +387,7 @@ def grouped_bars_svg(
                 f'font-size="10">{value:,.{digits}f}</text>'
             )
     if reference is not None:
-        y = frame.y(reference, top)
-        body.append(
-            f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{y:.1f}" '
-            f'y2="{y:.1f}" stroke="#c92a2a" stroke-dasharray="4 4"/>'
-        )
+        body.append(_reference_line(frame, reference, top))
     for k, ((name, vs), colour) in enumerate(zip(series, SERIES_COLOURS, strict=False)):
         if all(v is None for v in vs):
             continue
@@ -418,10 +429,7 @@ def stacked_bars_svg(
                 f'<text x="{x + slot * 0.35:.1f}" y="{base + 14}" text-anchor="middle">'
                 f"{_e(label)}</text>"
             )
-    body.append(
-        f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{base}" y2="{base}" '
-        f'stroke="#6b7280"/>'
-    )
+    body.append(_baseline(frame))
     for k, (name, _) in enumerate(stacks):
         x = frame.left + k * 60
         body.append(
@@ -444,15 +452,7 @@ def psi_bars_svg(
     left = 220
     frame = Frame(width=680, height=40 + row * len(features) + 30, left=left, top=24, bottom=40)
     top = _nice_top(max([*psi, error * 1.2]))
-    body = []
-    for i in range(6):
-        v = top * i / 5
-        x = frame.x(v, top)
-        body.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{frame.top}" y2="{frame.height - frame.bottom}" '
-            f'stroke="#e5e7eb"/><text x="{x:.1f}" y="{frame.height - frame.bottom + 14}" '
-            f'text-anchor="middle">{_tick(v)}</text>'
-        )
+    body = _x_grid(frame, top)
     for i, (name, value, status) in enumerate(zip(features, psi, statuses, strict=True)):
         y = frame.top + i * row
         width = frame.x(value, top) - frame.left
@@ -470,8 +470,5 @@ def psi_bars_svg(
             f'y2="{frame.height - frame.bottom}" stroke="#374151" stroke-dasharray="4 3"/>'
             f'<text x="{x + 3:.1f}" y="{frame.top - 10}">{label} {value:g}</text>'
         )
-    body.append(
-        f'<text x="{left + frame.inner_width / 2:.1f}" y="{frame.height - 8}" '
-        'text-anchor="middle">population stability index</text>'
-    )
+    body.append(_x_title(frame, "population stability index"))
     return _svg(frame, body, "drift per feature")

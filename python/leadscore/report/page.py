@@ -130,6 +130,11 @@ def _note(text: str) -> str:
     return f'<p class="note">{_e(text)}</p>'
 
 
+def _chart(svg: str, *notes: str) -> str:
+    """A chart, and the notes that say how to read it."""
+    return f'<div class="chart">{svg}</div>' + "".join(_note(n) for n in notes)
+
+
 def _section(key: str, body: str) -> str:
     return f'<section id="{key}"><h2>{_e(SECTIONS[key])}</h2>{body}</section>'
 
@@ -280,16 +285,12 @@ def _calibration(data: ReportData) -> str:
         )
     if not series:
         return _section("calibration", _note("No reliability bins in the model's metadata."))
-    body = (
-        '<div class="chart">'
-        + calibration_svg(series)
-        + "</div>"
-        + _note(
-            "Dots near the dashed diagonal mean the probabilities can be taken at face value: "
-            "of leads scored 0.30, about 30% converted. Dot size follows the number of leads; "
-            "each vertical bar is the 95% (Wilson) interval of the observed rate, wide where a "
-            "bin holds few leads, so a dot far off the diagonal with a long bar is no evidence."
-        )
+    body = _chart(
+        calibration_svg(series),
+        "Dots near the dashed diagonal mean the probabilities can be taken at face value: "
+        "of leads scored 0.30, about 30% converted. Dot size follows the number of leads; "
+        "each vertical bar is the 95% (Wilson) interval of the observed rate, wide where a "
+        "bin holds few leads, so a dot far off the diagonal with a long bar is no evidence.",
     )
     body += _level_by_period(data)
     if matured.empty:
@@ -314,8 +315,8 @@ def _test_fold_lift(data: ReportData) -> str:
     )
     return (
         f"<h3>{_e(TEST_FOLD)}</h3>"
-        f'<div class="chart">{chart}</div>'
-        + _note(
+        + _chart(
+            chart,
             f"On the test fold the tenth of leads the model ranks highest converted "
             f"{float(model):.1f} times as often as the average lead; the dashed line (1) is a "
             "random order."
@@ -347,8 +348,8 @@ def _lift(data: ReportData) -> str:
     snapshot = str(latest["as_of"].iloc[0])[:10]
     return _section(
         "lift",
-        f'<div class="chart">{charts}</div>'
-        + _note(
+        _chart(
+            charts,
             f"Snapshot {snapshot}, outcomes matured: the leads ranked by probability and cut "
             "into tenths. Lift 3 in decile 1 means its leads converted three times as often as "
             "the average lead."
@@ -400,7 +401,7 @@ def _model_vs_rules(data: ReportData) -> str:
         return _section("model-vs-rules", _note("No rule-based score in this build."))
     return _section(
         "model-vs-rules",
-        f'<div class="chart">{"".join(charts)}</div>' + "".join(_note(n) for n in notes),
+        _chart("".join(charts), *notes),
     )
 
 
@@ -416,8 +417,8 @@ def _key_factors(data: ReportData) -> str:
     )
     return _section(
         "key-factors",
-        f'<div class="chart">{chart}</div>'
-        + _note(
+        _chart(
+            chart,
             "The features that move the model's scores most, across the training leads. "
             "Each lead's own reasons are in the last table."
         ),
@@ -432,9 +433,7 @@ def _score_distribution(data: ReportData) -> str:
     total = float(summary["expected_conversions"].sum())
     return _section(
         "score-distribution",
-        '<div class="chart">'
-        + tier_panels_svg(data.scores, tiers)
-        + "</div>"
+        _chart(tier_panels_svg(data.scores, tiers))
         + _table(
             summary,
             {
@@ -489,8 +488,8 @@ def _actual_vs_expected(data: ReportData) -> str:
     )
     return _section(
         "actual-vs-expected",
-        f'<div class="chart">{chart}</div>'
-        + _note(
+        _chart(
+            chart,
             f"Snapshot {str(latest['as_of'].iloc[0])[:10]}, its label window closed: the "
             "conversions its probabilities promised per tier beside those that happened."
         ),
@@ -527,7 +526,7 @@ def _trends(data: ReportData) -> str:
         "build (as of)",
         f"tier {top_tier} leads per build",
     )
-    body = f'<div class="chart">{charts}</div>'
+    body = _chart(charts)
     if not data.movers.empty:
         body += "<h3>Open leads that moved most since the previous build</h3>" + _table(
             data.movers,
@@ -559,8 +558,8 @@ def _data_quality(data: ReportData) -> str:
     )
     return _section(
         "data-quality",
-        f'<div class="chart">{chart}</div>'
-        + _note(
+        _chart(
+            chart,
             f"{int(frame['rows'].sum()):,} input rows were set aside, by input and reason; "
             "each is in the rejected_rows table with its row number, to fix at the source."
         ),
@@ -663,8 +662,8 @@ def _drift(data: ReportData) -> str:
     score_text = f"The score's PSI is {float(score.iloc[0]):.3f}. " if len(score) else ""
     return _section(
         "drift",
-        f'<div class="chart">{chart}</div>'
-        + _note(
+        _chart(
+            chart,
             f"{score_text}{shifted} of {len(inputs)} model inputs moved more than PSI "
             f"{data.psi_warn:g} from the training distribution; the 30 largest are shown. "
             f"Above {data.psi_error:g} the population has changed enough to consider retraining."
