@@ -133,6 +133,14 @@ class LeadScore(BaseModel):
     duplicate_events_ignored: int
 
 
+#: the fields of a LeadScore that are the serving query's columns of the same name
+SCORED_COLUMNS = tuple(
+    name
+    for name in LeadScore.model_fields
+    if name not in ("top_factors", "duplicate_events_ignored")
+)
+
+
 class BatchResponse(BaseModel):
     model_version: str
     scores: list[LeadScore]
@@ -372,20 +380,8 @@ def _score(
         factors = row["top_factors"]
         results.append(
             LeadScore(
-                lead_id=row["lead_id"],
-                conversion_probability=row["conversion_probability"],
-                score=row["score"],
-                tier=row["tier"],
-                fit_score=row["fit_score"],
-                engagement_score=row["engagement_score"],
+                **{name: row[name] for name in SCORED_COLUMNS},
                 top_factors=json.loads(factors) if isinstance(factors, str) else factors or [],
-                top_reasons=row["top_reasons"],
-                score_status=row["score_status"],
-                model_version=row["model_version"],
-                feature_schema_hash=row["feature_schema_hash"],
-                as_of=row["as_of"],
-                known_lead=row["known_lead"],
-                events_used=row["events_used"],
                 duplicate_events_ignored=row["duplicate_events"],
             )
         )
