@@ -205,12 +205,38 @@ time.sleep(120)
 """
 
 
+def take_the_warehouse(warehouse: Path, holders: list[subprocess.Popen[str]]) -> None:
+    """Another process (a dbt build, say) takes the warehouse and holds it until killed."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(warehouse)], stdout=subprocess.PIPE, text=True
+    )
+    holders.append(process)
+    assert process.stdout.readline().strip() == "locked"
+
+
+def train_failing_on_the_lock(
+    ws: Workspace, version: str, holders: list[subprocess.Popen[str]], expected: str
+) -> None:
+    """Train `version` in ws (the lock taken by a patched step), expecting TrainingError."""
+    config = TrainConfig(
+        warehouse=ws.warehouse, artifacts=ws.artifacts, min_fold_rows=20, min_data_in_leaf=10,
+        threads=1, version=version, backtest_periods=0,
+    )  # fmt: skip
+    try:
+        with pytest.raises(TrainingError, match=expected):
+            train_model(config)
+    finally:
+        for process in holders:
+            process.kill()
+            process.wait()
+
+
 def test_a_locked_warehouse_at_the_end_says_what_to_do_and_keeps_the_champion(
     fast_history, tmp_path, monkeypatch
 ):
     ws = fast_history.ws.copy_to(tmp_path / "ws")
     champion = ws.champion()
-    holder: list[subprocess.Popen[str]] = []
+    holders: list[subprocess.Popen[str]] = []
     import leadscore.training as training
 
     load = training.load_training_set
@@ -218,27 +244,14 @@ def test_a_locked_warehouse_at_the_end_says_what_to_do_and_keeps_the_champion(
     def load_then_lock(warehouse: Path) -> pd.DataFrame:
         frame = load(warehouse)
         # another process (a dbt build) takes the warehouse while the model trains
-        process = subprocess.Popen(
-            [sys.executable, "-c", LOCK_HOLDER, str(warehouse)], stdout=subprocess.PIPE, text=True
-        )
-        holder.append(process)
-        assert process.stdout.readline().strip() == "locked"
+        take_the_warehouse(warehouse, holders)
         return frame
 
     monkeypatch.setattr(training, "load_training_set", load_then_lock)
     monkeypatch.setenv("LEADSCORE_TRUTH_DIR", str(ws.truth))
-    config = TrainConfig(
-        warehouse=ws.warehouse, artifacts=ws.artifacts, min_fold_rows=20, min_data_in_leaf=10,
-        threads=1, version="while-locked", backtest_periods=0,
-    )  # fmt: skip
-    try:
-        expected = r"while-locked.*not the champion.*leadscore promote"
-        with pytest.raises(TrainingError, match=expected):
-            train_model(config)
-    finally:
-        for process in holder:
-            process.kill()
-            process.wait()
+    train_failing_on_the_lock(
+        ws, "while-locked", holders, r"while-locked.*not the champion.*leadscore promote"
+    )
     assert ws.champion() == champion
     assert json.loads(
         (ws.artifacts / "models" / "while-locked" / "metadata.json").read_text()
@@ -252,34 +265,21 @@ def test_a_warehouse_locked_after_the_switch_says_the_model_is_champion(
     taken just then, the message says what is true: the new model scores, the registry's
     champion flag lags until `leadscore promote --sync`."""
     ws = fast_history.ws.copy_to(tmp_path / "ws")
-    holder: list[subprocess.Popen[str]] = []
+    holders: list[subprocess.Popen[str]] = []
     import leadscore.training as training
 
     switch = training.set_champion
 
     def switch_then_lock(version: str, root: Path) -> None:
         switch(version, root)
-        process = subprocess.Popen(
-            [sys.executable, "-c", LOCK_HOLDER, str(ws.warehouse)], stdout=subprocess.PIPE,
-            text=True,
-        )
-        holder.append(process)
-        assert process.stdout.readline().strip() == "locked"
+        take_the_warehouse(ws.warehouse, holders)
 
     monkeypatch.setattr(training, "set_champion", switch_then_lock)
     monkeypatch.setenv("LEADSCORE_TRUTH_DIR", str(ws.truth))
-    config = TrainConfig(
-        warehouse=ws.warehouse, artifacts=ws.artifacts, min_fold_rows=20, min_data_in_leaf=10,
-        threads=1, version="switched", backtest_periods=0,
+    train_failing_on_the_lock(
+        ws, "switched", holders,
+        r"switched is recorded and is now the champion.*leadscore promote --sync",
     )  # fmt: skip
-    try:
-        expected = r"switched is recorded and is now the champion.*leadscore promote --sync"
-        with pytest.raises(TrainingError, match=expected):
-            train_model(config)
-    finally:
-        for process in holder:
-            process.kill()
-            process.wait()
     assert ws.champion() == "switched"
     recorded = ws.sql(
         "select model_version, is_champion from leadscore_models.model_registry "
