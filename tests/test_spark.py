@@ -330,8 +330,8 @@ def test_spark_builds_the_same_monitoring(spark_rest) -> None:
 
 def test_spark_evaluates_matured_scores_and_the_challenger_as_duckdb_does(spark_history) -> None:
     """With a matured past snapshot and a challenger: the same history (served and challenger
-    scores of both snapshots, the rebuilt one once), evaluation, lift, segments, backtest and
-    champion / challenger comparison as the same builds on DuckDB."""
+    scores of both snapshots, the rebuilt one once), evaluation, lift, reliability, thresholds,
+    segments, backtest and champion / challenger comparison as the same builds on DuckDB."""
     session, history = spark_history
     ws = history.ws
     assert ws.sql("select count(*) from model_evaluation")[0][0] > 0
@@ -346,6 +346,11 @@ def test_spark_evaluates_matured_scores_and_the_challenger_as_duckdb_does(spark_
     for table, keys in [
         ("model_evaluation", ["model_version", "as_of"]),
         ("model_lift", ["model_version", "as_of", "decile"]),
+        ("model_reliability", ["model_version", "as_of", "bin"]),
+        (
+            "model_threshold_evaluation",
+            ["model_version", "as_of", "segment_name", "segment_value", "tier"],
+        ),
         ("model_segment_evaluation", ["model_version", "as_of", "segment_name", "segment_value"]),
         ("score_backtest", ["model_version", "as_of", "tier"]),
         ("champion_challenger_comparison", ["basis", "as_of"]),
