@@ -1,10 +1,11 @@
-"""The same dbt project on Apache Spark gives the same features, training set and scores.
+"""The same dbt project on Apache Spark gives the same features, training set, scores, CRM
+outbox, score history and monitoring.
 
 The shared demo (``scored_workspace``: built on DuckDB, the embedded default, with a model
 trained on it) is built again on Spark (``local[2]``, dbt-spark's session method, dbt in this
 process) from the same raw files with the same model, then the marts are compared: counts and
-categories exactly, floats within 1e-9 (relative), probabilities within 1e-6 and tiers exactly.
-train.py then trains from the Spark training set.
+categories exactly, floats within 1e-9 (relative), probabilities and metrics within 1e-6 and
+tiers exactly. train.py then trains from the Spark training set.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from tests.conftest import DEMO_AS_OF, Workspace
+
+from test_monitoring import ALLOW_QUARANTINE, History, build_history
 
 pytest.importorskip("pyspark", reason="pyspark is not installed: pip install -e '.[spark]'")
 pytest.importorskip(
@@ -78,6 +81,61 @@ def spark_built(
         assert code == 0, "leadscore build --target spark failed (see the dbt log above)"
         yield session, ws
         session.stop()
+
+
+@pytest.fixture(scope="module")
+def spark_rest(spark_built) -> tuple[object, Workspace, dict[str, int]]:
+    """The rest of the project (registry staging, monitoring, CRM outbox, audit) built on the
+    same session, then lead_scores and everything after it built again at the same as_of, as
+    a second scheduled run would. Also returns lead_score_history's rows per as_of after the
+    first build."""
+    session, ws = spark_built
+    built = leadscore_spark_run(
+        ["build", "--exclude", "+lead_scores", "+lead_training_set", "resource_type:seed"]
+    )
+    assert built, "the rest of the project did not build on Spark (see the dbt log above)"
+    first = _history_counts(session)
+    rebuilt = leadscore_spark_run(["build", "--select", "lead_scores+"])
+    assert rebuilt, "lead_scores+ did not build again on Spark (see the dbt log above)"
+    return session, ws, first
+
+
+@pytest.fixture(scope="module")
+def spark_history(
+    spark_rest, scored_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[object, History]:
+    """On Spark what test_monitoring's History does on DuckDB after the demo's build: a
+    challenger (a copy of the champion) registered, the scoring models built at the model's
+    test cutoff (the past), then at the end of the data again, so the past snapshot's outcomes
+    have matured and every monitoring mart has rows to compare."""
+    from leadscore import spark as leadscore_spark
+
+    session, _, _ = spark_rest
+    history = build_history(scored_workspace, tmp_path_factory)
+    leadscore_spark.register_functions(session, history.ws.artifacts)
+    registry = leadscore_spark.load_registry(session, history.ws.artifacts)
+    assert registry["model_registry"] == 2
+    past = f"{{as_of: '{history.past}', {ALLOW_QUARANTINE}}}"
+    for as_of in (past, VARS):
+        built = leadscore_spark.run_dbt(
+            ["build", "--select", "+tag:scoring", *NO_TESTS, "--vars", as_of]
+        )
+        assert built, f"+tag:scoring did not build on Spark with {as_of} (see the dbt log above)"
+    return session, history
+
+
+def leadscore_spark_run(args: list[str]) -> bool:
+    from leadscore import spark as leadscore_spark
+
+    return leadscore_spark.run_dbt([*args, *NO_TESTS, "--vars", VARS])
+
+
+def _history_counts(session: object) -> dict[str, int]:
+    rows = session.sql(  # type: ignore[attr-defined]
+        "select cast(as_of as string) as as_of, count(*) as n "
+        "from leadscore.lead_score_history group by 1"
+    ).collect()
+    return {row["as_of"]: row["n"] for row in rows}
 
 
 def _spark_df(session: object, table: str) -> pd.DataFrame:
@@ -185,3 +243,118 @@ def test_spark_lists_the_same_rejected_rows(spark_built) -> None:
         ["input_name", "source_row_number", "file_row_number"],
         "rejected_rows",
     )
+
+
+def _assert_close(duck: pd.DataFrame, spark: pd.DataFrame, keys: list[str], name: str) -> None:
+    """Same columns and rows (sorted by keys); numbers within 1e-6, everything else equal."""
+    assert sorted(duck.columns) == sorted(spark.columns), f"{name}: columns differ"
+    assert len(duck) == len(spark), f"{name}: {len(duck)} rows on DuckDB, {len(spark)} on Spark"
+    duck = duck.sort_values(keys).reset_index(drop=True)
+    spark = spark.sort_values(keys).reset_index(drop=True)
+    for column in duck.columns:
+        left, right = duck[column], spark[column]
+        if pd.api.types.is_numeric_dtype(left) and not pd.api.types.is_bool_dtype(left):
+            np.testing.assert_allclose(
+                pd.to_numeric(right).to_numpy(dtype=float, na_value=np.nan),
+                left.to_numpy(dtype=float, na_value=np.nan),
+                rtol=0,
+                atol=1e-6,
+                equal_nan=True,
+                err_msg=f"{name}.{column}",
+            )
+        elif pd.api.types.is_datetime64_any_dtype(left):
+            assert (
+                pd.to_datetime(left).dt.tz_localize(None).tolist()
+                == pd.to_datetime(right).dt.tz_localize(None).tolist()
+            ), f"{name}.{column}"
+        else:
+            as_list = [list(v) if isinstance(v, np.ndarray) else v for v in left]
+            other = [list(v) if isinstance(v, np.ndarray) else v for v in right]
+            assert [None if v is None or v is pd.NA else v for v in as_list] == [
+                None if v is None or v is pd.NA else v for v in other
+            ], f"{name}.{column}"
+
+
+def test_spark_builds_the_same_crm_outbox(spark_rest) -> None:
+    """What `leadscore sync` would send: the same leads, probabilities, tiers, prospects, reasons
+    and (from the registry's feature importance) score confidence."""
+    session, ws, _ = spark_rest
+    columns = ["lead_id", "probability", "tier", "is_prospect", "top_factors", "score_confidence"]
+    duck = ws.df(f"select {', '.join(columns)} from crm_outbox")
+    spark = _spark_df(session, "crm_outbox")[columns]
+    assert len(duck) > 0
+    assert duck["score_confidence"].notna().all(), "the registry gives every lead a confidence"
+    assert duck["is_prospect"].nunique() == 2, "the demo has prospects and converted leads"
+    _assert_close(duck, spark, ["lead_id"], "crm_outbox")
+
+
+def test_spark_history_grows_without_duplicates(spark_rest) -> None:
+    """lead_score_history on Spark: the second build of the same as_of replaces its rows (those
+    of the latest lead_scores), it does not add to them; the rows are DuckDB's."""
+    session, ws, first = spark_rest
+    leads = ws.sql("select count(*) from lead_scores")[0][0]
+    assert first == {DEMO_AS_OF: leads}
+    assert _history_counts(session) == {DEMO_AS_OF: leads}, "the rebuilt as_of was duplicated"
+    stale = session.sql(  # type: ignore[attr-defined]
+        """
+        select count(*) from leadscore.lead_score_history as h
+        inner join leadscore.lead_scores as s using (lead_id, as_of, model_version)
+        where h.scored_as = 'served' and h.scored_at != s.scored_at
+        """
+    ).collect()[0][0]
+    assert stale == 0, "the rebuilt as_of kept the rows of the first build"
+    columns = ["lead_id", "as_of", "model_version", "scored_as", "conversion_probability", "tier"]
+    _assert_close(
+        ws.df(f"select {', '.join(columns)} from lead_score_history"),
+        _spark_df(session, "lead_score_history")[columns],
+        ["lead_id", "as_of", "model_version", "scored_as"],
+        "lead_score_history",
+    )
+
+
+def test_spark_builds_the_same_monitoring(spark_rest) -> None:
+    """Drift and evaluation read the model registry: loaded on Spark from artifacts/models, they
+    hold what they hold on DuckDB."""
+    session, ws, _ = spark_rest
+    assert ws.sql("select count(*) from feature_drift")[0][0] > 0
+    for table, keys in [
+        ("feature_drift", ["model_version", "feature"]),
+        ("feature_drift_bins", ["model_version", "feature", "bin"]),
+        ("model_evaluation", ["model_version", "as_of"]),
+        ("score_backtest", ["model_version", "as_of", "tier"]),
+        ("champion_challenger_comparison", ["basis", "as_of"]),
+    ]:
+        duck = ws.df(f"select * from {table}")
+        _assert_close(duck, _spark_df(session, table), keys, table)
+
+
+def test_spark_evaluates_matured_scores_and_the_challenger_as_duckdb_does(spark_history) -> None:
+    """With a matured past snapshot and a challenger: the same history (served and challenger
+    scores of both snapshots, the rebuilt one once), evaluation, lift, reliability, thresholds,
+    segments, backtest and champion / challenger comparison as the same builds on DuckDB."""
+    session, history = spark_history
+    ws = history.ws
+    assert ws.sql("select count(*) from model_evaluation")[0][0] > 0
+    assert ws.sql("select count(*) from champion_challenger_comparison")[0][0] > 0
+    columns = ["lead_id", "as_of", "model_version", "scored_as", "conversion_probability", "tier"]
+    _assert_close(
+        ws.df(f"select {', '.join(columns)} from lead_score_history"),
+        _spark_df(session, "lead_score_history")[columns],
+        ["lead_id", "as_of", "model_version", "scored_as"],
+        "lead_score_history",
+    )
+    for table, keys in [
+        ("model_evaluation", ["model_version", "as_of"]),
+        ("model_lift", ["model_version", "as_of", "decile"]),
+        ("model_reliability", ["model_version", "as_of", "bin"]),
+        (
+            "model_threshold_evaluation",
+            ["model_version", "as_of", "segment_name", "segment_value", "tier"],
+        ),
+        ("model_segment_evaluation", ["model_version", "as_of", "segment_name", "segment_value"]),
+        ("score_backtest", ["model_version", "as_of", "tier"]),
+        ("champion_challenger_comparison", ["basis", "as_of"]),
+        ("feature_drift", ["model_version", "feature"]),
+    ]:
+        duck = ws.df(f"select * from {table}")
+        _assert_close(duck, _spark_df(session, table), keys, table)

@@ -1,9 +1,12 @@
 {#- The project on Apache Spark (dbt-spark, session method; see python/leadscore/spark.py).
 
     The models are written in DuckDB's SQL. These overrides mark a model's query so that
-    leadscore.spark translates it to Spark SQL (sqlglot) where dbt-spark runs it. On Spark every
-    incremental model is rebuilt as a plain table: the DuckDB block fingerprints that decide
-    what an incremental run recomputes are not ported. -#}
+    leadscore.spark translates it to Spark SQL (sqlglot) where dbt-spark runs it. On Spark an
+    incremental model is rebuilt as a plain table (the DuckDB block fingerprints that decide
+    what an incremental run recomputes are not ported), except one that asks for
+    incremental_strategy='insert_overwrite' on Spark (lead_score_history, whose history cannot
+    be recomputed): dbt-spark's incremental materialization replaces the partitions its query
+    returns and keeps the others. -#}
 
 {% macro leadscore_duckdb_sql(sql) -%}
     /* leadscore:duckdb */ {{ sql }} /* leadscore:end */
@@ -22,12 +25,16 @@
 {%- endmacro %}
 
 {% macro is_incremental() %}
-    {#- Spark rebuilds incremental models as tables (see above) -#}
+    {#- Spark rebuilds incremental models as tables, or overwrites whole partitions (see above):
+        a model's query never reads what it already holds -#}
     {% if target.type == 'spark' %}{{ return(false) }}{% endif %}
     {{ return(dbt.is_incremental()) }}
 {% endmacro %}
 
 {% materialization incremental, adapter='spark' %}
+    {%- if config.get('incremental_strategy') == 'insert_overwrite' and config.get('partition_by') -%}
+        {{ return(dbt.materialization_incremental_spark()) }}
+    {%- endif -%}
     {{ return(dbt.materialization_table_spark()) }}
 {% endmaterialization %}
 

@@ -14,14 +14,24 @@ it without touching the warehouse); ``sync_registry`` mirrors it into ``is_champ
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from leadscore.artifacts import champion_version, list_versions, load_artifact
 
-__all__ = ["SCHEMA", "record_model", "sync_registry"]
+__all__ = [
+    "SCHEMA",
+    "TABLES",
+    "artifact_registry_tables",
+    "record_model",
+    "registry_tables",
+    "sync_registry",
+]
 
 SCHEMA = "leadscore_models"
 
@@ -71,13 +81,56 @@ create table if not exists {SCHEMA}.model_feature_reference (
 """
 
 
-_REGISTRY_COLUMNS = (
-    "model_version, created_at, is_champion, artifact_path, feature_schema_hash, training_rows, "
-    "training_data_hash, split, calibration_method, test_auc, test_pr_auc, test_brier, "
-    "test_log_loss, test_ece, test_top_decile_lift, rule_based_auc, oracle_auc, metrics, "
-    "new_lead_auc, established_lead_auc, backtest_auc_mean, backtest_auc_std, "
-    "worst_calibration_gap"
-)
+#: the tables of the registry, the columns of each (Arrow types) in the order of the DDL above
+TABLES: dict[str, pa.Schema] = {
+    "model_registry": pa.schema(
+        [
+            ("model_version", pa.string()),
+            ("created_at", pa.timestamp("us")),
+            ("is_champion", pa.bool_()),
+            ("artifact_path", pa.string()),
+            ("feature_schema_hash", pa.string()),
+            ("training_rows", pa.int64()),
+            ("training_data_hash", pa.string()),
+            ("split", pa.string()),
+            ("calibration_method", pa.string()),
+            ("test_auc", pa.float64()),
+            ("test_pr_auc", pa.float64()),
+            ("test_brier", pa.float64()),
+            ("test_log_loss", pa.float64()),
+            ("test_ece", pa.float64()),
+            ("test_top_decile_lift", pa.float64()),
+            ("rule_based_auc", pa.float64()),
+            ("oracle_auc", pa.float64()),
+            ("metrics", pa.string()),  # JSON text
+            ("new_lead_auc", pa.float64()),
+            ("established_lead_auc", pa.float64()),
+            ("backtest_auc_mean", pa.float64()),
+            ("backtest_auc_std", pa.float64()),
+            ("worst_calibration_gap", pa.float64()),
+        ]
+    ),
+    "model_feature_importance": pa.schema(
+        [
+            ("model_version", pa.string()),
+            ("feature", pa.string()),
+            ("gain", pa.float64()),
+            ("splits", pa.int64()),
+            ("mean_abs_shap", pa.float64()),
+            ("importance_rank", pa.int32()),
+        ]
+    ),
+    "model_feature_reference": pa.schema(
+        [
+            ("model_version", pa.string()),
+            ("feature", pa.string()),
+            ("bin", pa.int32()),
+            ("lower_edge", pa.float64()),
+            ("upper_edge", pa.float64()),
+            ("reference_share", pa.float64()),
+        ]
+    ),
+}
 
 
 def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
@@ -92,7 +145,58 @@ def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _reference_rows(version: str, metadata: dict[str, Any]) -> list[tuple[Any, ...]]:
+def _created_at(text: str) -> datetime:
+    """metadata's created_at (ISO 8601, UTC) as a naive UTC timestamp."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def _registry_row(metadata: dict[str, Any], path: Path, champion: str | None) -> tuple[Any, ...]:
+    version = metadata["version"]
+    m = metadata["metrics"]
+    test = m["test"]
+    segments = m.get("segments") or {}
+    backtest = (m.get("backtest") or {}).get("summary", {}).get("auc") or {}
+    return (
+        version,
+        _created_at(metadata["created_at"]),
+        version == champion,
+        str(path),
+        metadata["feature_schema_hash"],
+        metadata["training_rows"],
+        metadata["training_data_hash"],
+        m["split"],
+        metadata["calibration"]["method"],
+        test["auc"],
+        test["pr_auc"],
+        test["brier"],
+        test["log_loss"],
+        test["ece"],
+        test["top_decile_lift"],
+        (m.get("rule_based") or {}).get("auc"),
+        m.get("oracle_auc"),
+        json.dumps(m, default=str),
+        (segments.get("new_leads") or {}).get("model", {}).get("auc"),
+        (segments.get("established_leads") or {}).get("model", {}).get("auc"),
+        backtest.get("mean"),
+        backtest.get("std"),
+        m.get("test_worst_bin_gap"),
+    )
+
+
+def _importance_rows(metadata: dict[str, Any]) -> list[tuple[Any, ...]]:
+    version = metadata["version"]
+    ranked = sorted(metadata["feature_importance"], key=lambda r: -r["mean_abs_shap"])
+    return [
+        (version, r["feature"], r["gain"], r["splits"], r["mean_abs_shap"], i + 1)
+        for i, r in enumerate(ranked)
+    ]
+
+
+def _reference_rows(metadata: dict[str, Any]) -> list[tuple[Any, ...]]:
+    version = metadata["version"]
     rows: list[tuple[Any, ...]] = []
     entries = list(metadata["reference"]["features"])
     entries.append(
@@ -115,59 +219,63 @@ def _reference_rows(version: str, metadata: dict[str, Any]) -> list[tuple[Any, .
     return rows
 
 
+def registry_tables(
+    models: Iterable[tuple[dict[str, Any], Path]], champion: str | None
+) -> dict[str, pa.Table]:
+    """The registry's rows of the model versions given as (metadata, folder), one Arrow table
+    per registry table (:data:`TABLES`); is_champion is true for `champion` only.
+
+    What the DuckDB registry and the Spark build's ``leadscore_models`` database both hold.
+    """
+    rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in TABLES}
+    for metadata, path in models:
+        rows["model_registry"].append(_registry_row(metadata, path, champion))
+        rows["model_feature_importance"] += _importance_rows(metadata)
+        rows["model_feature_reference"] += _reference_rows(metadata)
+    return {
+        name: pa.Table.from_arrays(
+            [pa.array([r[i] for r in rows[name]], type=f.type) for i, f in enumerate(schema)],
+            schema=schema,
+        )
+        for name, schema in TABLES.items()
+    }
+
+
+def artifact_registry_tables(
+    root: Path, versions: Iterable[str] | None = None
+) -> dict[str, pa.Table]:
+    """:func:`registry_tables` of the versions in artifacts/models (all of them by default),
+    the champion marked from its pointer file: the source of truth of the registry."""
+    chosen = list_versions(root) if versions is None else list(versions)
+    artifacts = [load_artifact(version, root) for version in chosen]
+    return registry_tables(((a.metadata, a.path) for a in artifacts), champion_version(root))
+
+
+def _write(con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) -> None:
+    """Replace the rows of the versions in `tables` by theirs, in one transaction."""
+    versions = tables["model_registry"].column("model_version").to_pylist()
+    con.execute("begin")
+    for name, table in tables.items():
+        con.execute(
+            f"delete from {SCHEMA}.{name} where list_contains(?, model_version)", [versions]
+        )
+        columns = ", ".join(table.column_names)
+        con.register("leadscore_registry_rows", table)
+        try:
+            con.execute(
+                f"insert into {SCHEMA}.{name} ({columns}) "
+                f"select {columns} from leadscore_registry_rows"
+            )
+        finally:
+            con.unregister("leadscore_registry_rows")
+    con.execute("commit")
+
+
 def record_model(warehouse: Path, metadata: dict[str, Any], path: Path, root: Path) -> None:
     """Insert (or replace) one version's rows, then mirror the champion pointer."""
-    version = metadata["version"]
-    m = metadata["metrics"]
-    test = m["test"]
     con = _connect(warehouse)
     try:
-        con.execute("begin")
-        for table in ("model_registry", "model_feature_importance", "model_feature_reference"):
-            con.execute(f"delete from {SCHEMA}.{table} where model_version = ?", [version])
-        segments = m.get("segments") or {}
-        backtest = (m.get("backtest") or {}).get("summary", {}).get("auc") or {}
-        con.execute(
-            f"insert into {SCHEMA}.model_registry ({_REGISTRY_COLUMNS}) values "
-            "(?, ?, false, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                version,
-                metadata["created_at"],
-                str(path),
-                metadata["feature_schema_hash"],
-                metadata["training_rows"],
-                metadata["training_data_hash"],
-                m["split"],
-                metadata["calibration"]["method"],
-                test["auc"],
-                test["pr_auc"],
-                test["brier"],
-                test["log_loss"],
-                test["ece"],
-                test["top_decile_lift"],
-                (m.get("rule_based") or {}).get("auc"),
-                m.get("oracle_auc"),
-                json.dumps(m, default=str),
-                (segments.get("new_leads") or {}).get("model", {}).get("auc"),
-                (segments.get("established_leads") or {}).get("model", {}).get("auc"),
-                backtest.get("mean"),
-                backtest.get("std"),
-                m.get("test_worst_bin_gap"),
-            ],
-        )
-        ranked = sorted(metadata["feature_importance"], key=lambda r: -r["mean_abs_shap"])
-        con.executemany(
-            f"insert into {SCHEMA}.model_feature_importance values (?, ?, ?, ?, ?, ?)",
-            [
-                (version, r["feature"], r["gain"], r["splits"], r["mean_abs_shap"], i + 1)
-                for i, r in enumerate(ranked)
-            ],
-        )
-        con.executemany(
-            f"insert into {SCHEMA}.model_feature_reference values (?, ?, ?, ?, ?, ?)",
-            _reference_rows(version, metadata),
-        )
-        con.execute("commit")
+        _write(con, registry_tables([(metadata, path)], champion=None))
         _mirror_champion(con, root)
     finally:
         con.close()
@@ -190,12 +298,12 @@ def sync_registry(warehouse: Path, root: Path) -> None:
         }
     finally:
         con.close()
-    for version in list_versions(root):
-        if version not in known:
-            artifact = load_artifact(version, root)
-            record_model(warehouse, artifact.metadata, artifact.path, root)
+    missing = [version for version in list_versions(root) if version not in known]
+    tables = artifact_registry_tables(root, missing)
     con = _connect(warehouse)
     try:
+        if missing:
+            _write(con, tables)
         _mirror_champion(con, root)
     finally:
         con.close()

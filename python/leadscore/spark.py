@@ -9,7 +9,9 @@ cluster), then, in this process and on that session:
    the same reasons as the DuckDB functions of ``leadscore.udf``, vectorised with Arrow;
 2. reads the raw inputs (CSV or Parquet in the data folder, every CSV value as text) into the
    ``leadscore_raw`` schema (:func:`load_raw_inputs`), rows that do not parse listed in
-   ``leadscore_raw.malformed_rows`` as on DuckDB;
+   ``leadscore_raw.malformed_rows`` as on DuckDB, and the model registry of the versions in
+   artifacts/models into ``leadscore_models`` (:func:`load_registry`), as training writes it
+   into the DuckDB warehouse;
 3. runs dbt with ``dbt.cli.main.dbtRunner`` on the ``spark`` target (dbt-spark, session method).
    dbt-spark's session method calls ``getOrCreate()`` for every statement, so it gets this
    session and the functions on it.
@@ -46,6 +48,7 @@ __all__ = [
     "build",
     "export_tables",
     "load_raw_inputs",
+    "load_registry",
     "main",
     "register_functions",
     "spark_home",
@@ -289,6 +292,36 @@ def load_raw_inputs(spark: Any, data_dir: Path, delimiter: str = ",") -> dict[st
     return counts
 
 
+# --- model registry ------------------------------------------------------------------------
+
+
+def load_registry(spark: Any, root: Path | None = None) -> dict[str, int]:
+    """The model registry of the versions in artifacts/models as tables of the Spark database
+    ``leadscore_models`` (the dbt source the registry's staging models read); rows per table.
+
+    The same rows as the DuckDB registry (:func:`leadscore.registry.artifact_registry_tables`),
+    replaced whole on every build: the artifacts folder is the source of truth, the Spark
+    catalog a copy of it.
+    """
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    from leadscore.registry import SCHEMA, artifact_registry_tables
+
+    root = (root or artifacts_dir()).resolve()
+    spark.sql(f"create database if not exists {SCHEMA}")
+    counts: dict[str, int] = {}
+    for name, table in artifact_registry_tables(root).items():
+        schema = from_arrow_schema(table.schema, prefer_timestamp_ntz=False)
+        frame = (
+            spark.createDataFrame(table) if table.num_rows else spark.createDataFrame([], schema)
+        )
+        # the project's timestamps are Spark's TIMESTAMP (UTC session), not TIMESTAMP_NTZ
+        frame = frame.select(*(frame[f.name].cast(f.dataType).alias(f.name) for f in schema))
+        frame.write.mode("overwrite").saveAsTable(f"{SCHEMA}.{name}")
+        counts[name] = table.num_rows
+    return counts
+
+
 # --- DuckDB SQL on Spark ---------------------------------------------------------------------
 
 _REGION = re.compile(re.escape(DUCKDB_BEGIN) + r"(.*?)" + re.escape(DUCKDB_END), re.S)
@@ -336,6 +369,7 @@ def _duckdb_to_spark(sql: str) -> str:
         return sql
 
     _inline_named_windows(tree)
+    _zip_explodes(tree)
     # DuckDB reads a relation's name in an expression as its row (hash(events)): Spark, t.*
     relations = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)} | {
         t.alias_or_name.lower() for t in tree.find_all(exp.Table)
@@ -382,6 +416,8 @@ def _duckdb_to_spark(sql: str) -> str:
                 this="element_at",
                 expressions=[node.this.transform(fix), exp.Literal.number(-position)],
             )
+        if isinstance(node, exp.First) and isinstance(node.this, exp.Order):
+            return _first_by(node.this.transform(fix))
         if isinstance(node, exp.DayOfWeekIso):
             # Monday 1 .. Sunday 7 (Spark's weekday() counts Monday 0)
             return exp.Add(
@@ -455,6 +491,49 @@ def _inline_named_windows(tree: Any) -> None:
                     )
             window.set("alias", None)
         select.set("windows", None)
+
+
+def _zip_explodes(tree: Any) -> None:
+    """DuckDB unnests several lists of one select list side by side (the i-th elements on one
+    row); Spark allows one generator per select: ``inline(arrays_zip(a, b)) as (x, y)``, which
+    pads the shorter lists with NULL as DuckDB does. The unnests must be next to each other."""
+    from sqlglot import exp
+
+    for select in list(tree.find_all(exp.Select)):
+        items = select.expressions
+        positions = [
+            i
+            for i, item in enumerate(items)
+            if isinstance(item, exp.Alias) and isinstance(item.this, exp.Explode)
+        ]
+        if len(positions) < 2 or positions != list(range(positions[0], positions[-1] + 1)):
+            continue
+        zipped = exp.Aliases(
+            this=exp.Inline(
+                this=exp.ArraysZip(expressions=[items[i].this.this.copy() for i in positions])
+            ),
+            expressions=[exp.to_identifier(items[i].alias) for i in positions],
+        )
+        select.set(
+            "expressions", [*items[: positions[0]], zipped, *items[positions[-1] + 1 :]]
+        )
+
+
+def _first_by(order: Any) -> Any:
+    """DuckDB's ``first(x order by k1 desc, k2)`` as Spark's ``min_by(x, struct(...))``: one key
+    per ordering term, NULLs placed as the term asks (DuckDB: last by default), descending
+    numeric keys negated."""
+    from sqlglot import exp
+
+    keys: list[exp.Expression] = []
+    for term in order.expressions:
+        value = term.this.copy()
+        nulls_first = bool(term.args.get("nulls_first"))
+        null_key = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
+        keys.append(null_key if nulls_first else exp.Is(this=value.copy(), expression=exp.Null()))
+        keys.append(exp.Neg(this=exp.Paren(this=value)) if term.args.get("desc") else value)
+    struct = exp.Anonymous(this="struct", expressions=keys)
+    return exp.Anonymous(this="min_by", expressions=[order.this.copy(), struct])
 
 
 def _install_translation() -> None:
@@ -531,6 +610,8 @@ def build(
     register_functions(spark, artifacts)
     counts = load_raw_inputs(spark, data_dir)
     print(f"[spark] raw inputs from {data_dir}: {counts}", flush=True)
+    registry = load_registry(spark, artifacts)
+    print(f"[spark] model registry: {registry['model_registry']} versions", flush=True)
     ok = run_dbt(dbt_args)
     print(f"[spark] dbt {'done' if ok else 'FAILED'} in {time.monotonic() - started:.1f}s")
     return 0 if ok else 1

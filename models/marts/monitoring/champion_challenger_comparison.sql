@@ -39,7 +39,13 @@ current_agreement as (
         cast(null as bigint) as positives,
         corr(champion_rank, challenger_rank) as rank_correlation,
         avg(cast(champion_tier = challenger_tier as double)) as tier_agreement,
-        avg(abs(probability_difference)) as mean_abs_probability_difference
+        avg(abs(probability_difference)) as mean_abs_probability_difference,
+        cast(null as double) as champion_auc,
+        cast(null as double) as challenger_auc,
+        cast(null as double) as champion_brier,
+        cast(null as double) as challenger_brier,
+        cast(null as double) as champion_ece,
+        cast(null as double) as challenger_ece
     from current_ranked
 ),
 
@@ -83,6 +89,9 @@ matured_comparison as (
         champion.as_of,
         champion.n,
         champion.positives,
+        cast(null as double) as rank_correlation,
+        cast(null as double) as tier_agreement,
+        cast(null as double) as mean_abs_probability_difference,
         champion.auc as champion_auc,
         challenger.auc as challenger_auc,
         champion.brier as champion_brier,
@@ -98,9 +107,10 @@ matured_comparison as (
 ),
 
 compared as (
+    -- the same columns in the same order: each basis leaves the other's measures NULL
     select * from current_agreement
     where n > 0
-    union all by name
+    union all
     select * from matured_comparison
 ),
 

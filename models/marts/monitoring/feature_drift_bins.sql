@@ -56,14 +56,14 @@ score_values as (
     inner join open_leads on lead_scores.lead_id = cast(open_leads.lead_id as varchar)
 ),
 
-current_values as (
+lead_values as (
     select * from feature_values
     union all
     select * from score_values
 ),
 
 bins as (
-    {{ leadscore_drift_bins('current_values', 'feature_reference', ['model_version', 'feature']) }}
+    {{ leadscore_drift_bins('lead_values', 'feature_reference', ['model_version', 'feature']) }}
 ),
 
 final as (

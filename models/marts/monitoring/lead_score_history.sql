@@ -3,11 +3,14 @@
     score of the same leads, challenger_scores), appended by each build. Rebuilding the same
     as_of with the same models replaces its rows (no duplicates); other snapshots stay. History
     cannot be recomputed, so --full-refresh does not wipe it (full_refresh=false); drop the
-    table by hand to start over. #}
+    table by hand to start over. On Spark, which has no delete+insert for Parquet tables, the
+    table is partitioned by as_of and a build overwrites the partition of its own as_of. #}
+{%- set on_spark = target.type == 'spark' %}
 {{ config(
     materialized='incremental',
     unique_key=['lead_id', 'as_of', 'model_version', 'scored_as'],
-    incremental_strategy='delete+insert',
+    incremental_strategy='insert_overwrite' if on_spark else 'delete+insert',
+    partition_by=['as_of'] if on_spark else none,
     on_schema_change='append_new_columns',
     full_refresh=false,
     contract={'enforced': true},
