@@ -172,6 +172,22 @@ def _assert_same(duck: pd.DataFrame, spark: pd.DataFrame, keys: list[str], name:
             ), f"{name}.{column}"
 
 
+def test_spark_loads_the_same_seeds(spark_built) -> None:
+    """The seeds on Spark hold what they hold on DuckDB: an empty cell is NULL (not the text
+    'None'), so the taxonomy's events without a sequence role have no role on both engines."""
+    session, ws = spark_built
+    for seed, keys in [
+        ("event_taxonomy", ["channel", "event_type", "page_category"]),
+        ("reason_templates", ["feature", "direction"]),
+        ("rule_based_points", ["rule"]),
+    ]:
+        duck = ws.df(f"select * from {seed}")
+        assert len(duck) > 0
+        _assert_same(duck, _spark_df(session, seed), keys, seed)
+    roles = ws.sql("select count(*) from event_taxonomy where role is null")[0][0]
+    assert roles > 0, "the demo taxonomy should have events without a role"
+
+
 def test_spark_builds_the_same_features_and_training_set(spark_built) -> None:
     session, ws = spark_built
     for table, keys in [
@@ -224,6 +240,18 @@ def test_train_from_the_spark_training_set(spark_built, tmp_path: Path) -> None:
     b = json.loads((theirs / "metadata.json").read_text())
     assert sorted(a) == sorted(b)
     assert a["features"] == b["features"]
+
+
+def test_spark_passes_the_data_tests(spark_rest) -> None:
+    """`leadscore build --target spark` runs the project's data tests, as `dbt build` does on
+    DuckDB: on the demo they pass on Spark too (seeds, staging contracts, features, scores,
+    outbox and monitoring; warnings allowed)."""
+    from leadscore import spark as leadscore_spark
+
+    tested = leadscore_spark.run_dbt(
+        ["test", "--exclude-resource-type", "unit_test", "--vars", VARS]
+    )
+    assert tested, "a data test failed or errored on Spark (see the dbt log above)"
 
 
 def test_spark_lists_the_same_rejected_rows(spark_built) -> None:

@@ -551,6 +551,19 @@ def _install_translation() -> None:
 
     execute._leadscore = True  # type: ignore[attr-defined]
     session.Cursor.execute = execute  # type: ignore[method-assign]
+    # dbt-spark's session method renders a seed's empty cell as the text 'None' and a quote
+    # inside a value unescaped: a NULL is NULL, a text a Spark string literal
+    original_binding = session.SessionConnectionWrapper._fix_binding
+
+    def fix_binding(cls: Any, value: Any) -> str | float:
+        if value is None:
+            return "NULL"
+        if isinstance(value, str):
+            return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return original_binding(value)
+
+    wrapper = session.SessionConnectionWrapper
+    wrapper._fix_binding = classmethod(fix_binding)  # type: ignore[method-assign,assignment]
 
 
 def export_tables(
