@@ -335,12 +335,17 @@ def refit_booster(
 
 
 def reference_distribution(
-    x: np.ndarray, spec: list[dict[str, Any]], vocabularies: dict[str, list[str]], bins: int = 10
+    x: np.ndarray,
+    spec: list[dict[str, Any]],
+    vocabularies: dict[str, list[str]],
+    bins: int = 10,
+    weight: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
-    """Per feature: bin edges and the training share in each bin (drift is measured against it).
+    """Per feature: bin edges and the reference share in each bin (drift is measured against it).
 
-    Edges are quantiles of the training fold; bin i holds lower < value <= upper; NULLs are a
-    bin of their own. Categorical features bin by vocabulary code (unknown = -1).
+    Edges are quantiles of the reference rows; bin i holds lower < value <= upper; NULLs are a
+    bin of their own. Categorical features bin by vocabulary code (unknown = -1). Shares are
+    weighted by `weight` (the rows' sample weights) when given.
     """
     reference = []
     for j, feature in enumerate(spec):
@@ -352,24 +357,45 @@ def reference_distribution(
             edges = sorted(set(np.quantile(present, np.linspace(0, 1, bins + 1)).tolist()))
         else:
             edges = []
-        reference.append({"name": feature["name"], "edges": edges, **bin_shares(column, edges)})
+        reference.append(
+            {"name": feature["name"], "edges": edges, **bin_shares(column, edges, weight)}
+        )
     return reference
 
 
-def bin_shares(values: np.ndarray, edges: list[float]) -> dict[str, Any]:
-    """Shares per bin (values beyond the outer edges fall into the outer bins) and of NULL."""
+def reference_rows(frame: pd.DataFrame, data: FoldData, min_rows: int = 200) -> np.ndarray:
+    """Which test rows drift is measured against: those that look like a scoring build's leads.
+
+    A build scores every open lead at one date, as a calendar cutoff does; the early cutoffs
+    (an hour, a day, a week after creation) hold only new leads, so a reference that kept them
+    would report every feature of age and history as drifted on every build. All test rows
+    when it has fewer than `min_rows` calendar (or flat) rows.
+    """
+    test = frame.loc[data.masks["test"]]
+    if "cutoff_kind" not in test:
+        return np.ones(len(test), dtype=bool)
+    snapshot = (test["cutoff_kind"] != "early").to_numpy()
+    return snapshot if snapshot.sum() >= min_rows else np.ones(len(test), dtype=bool)
+
+
+def bin_shares(
+    values: np.ndarray, edges: list[float], weight: np.ndarray | None = None
+) -> dict[str, Any]:
+    """Shares per bin (values beyond the outer edges fall into the outer bins) and of NULL,
+    weighted by `weight` when given."""
     values = np.asarray(values, dtype=np.float64)
+    weight = np.ones(len(values)) if weight is None else np.asarray(weight, dtype=np.float64)
     missing = np.isnan(values)
-    n = len(values)
+    total = float(weight.sum())
+    if not len(values) or total <= 0:
+        return {"shares": [], "null_share": 0.0}
+    null_share = float(weight[missing].sum() / total)
     if len(edges) < 2:
-        return {
-            "shares": [float((~missing).sum() / n)] if n else [],
-            "null_share": float(missing.mean()) if n else 0.0,
-        }
+        return {"shares": [1.0 - null_share], "null_share": null_share}
     inner = np.asarray(edges[1:-1])
     index = np.searchsorted(inner, values[~missing], side="left")
-    counts = np.bincount(index, minlength=len(edges) - 1)
-    return {"shares": (counts / n).tolist(), "null_share": float(missing.sum() / n)}
+    counts = np.bincount(index, weights=weight[~missing], minlength=len(edges) - 1)
+    return {"shares": (counts / total).tolist(), "null_share": null_share}
 
 
 # --------------------------------------------------------------------------- the run
@@ -880,6 +906,7 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
             feature["rare_values"] = rare_values(
                 frame.loc[data.masks["train"], feature["name"]], feature["vocabulary"]
             )
+    reference = reference_rows(frame, data)
     version = _new_version(config.artifacts, config.version)
     training_seconds = time.perf_counter() - started
     metadata: dict[str, Any] = {
@@ -909,14 +936,19 @@ def train_model(config: TrainConfig) -> dict[str, Any]:
         },
         "feature_importance": importance,
         "reference": {
-            # the newest fold looks most like the leads scored today
-            "features": reference_distribution(data.x["test"], spec, vocabularies),
-            "score_edges": np.quantile(p_test, np.linspace(0, 1, 11)).tolist(),
+            # the newest fold's snapshots look most like the leads scored today
+            "rows": int(reference.sum()),
+            "features": reference_distribution(
+                data.x["test"][reference], spec, vocabularies, weight=data.w["test"][reference]
+            ),
+            "score_edges": np.quantile(p_test[reference], np.linspace(0, 1, 11)).tolist(),
         },
         "libraries": _library_versions(),
         "platform": platform.platform(),
     }
-    metadata["reference"]["score"] = bin_shares(p_test, metadata["reference"]["score_edges"])
+    metadata["reference"]["score"] = bin_shares(
+        p_test[reference], metadata["reference"]["score_edges"], data.w["test"][reference]
+    )
 
     target = models_dir(config.artifacts) / version  # 8. publish
     write_version(target, model, served, metadata)
