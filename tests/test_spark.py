@@ -142,7 +142,27 @@ def _spark_df(session: object, table: str) -> pd.DataFrame:
     return session.table(f"leadscore.{table}").toPandas()  # type: ignore[attr-defined]
 
 
-def _assert_same(duck: pd.DataFrame, spark: pd.DataFrame, keys: list[str], name: str) -> None:
+def _plain(value: object) -> object:
+    """A cell as a comparable Python value: arrays as lists, every kind of missing as None."""
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value]
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value
+
+
+def _assert_same(
+    duck: pd.DataFrame,
+    spark: pd.DataFrame,
+    keys: list[str],
+    name: str,
+    *,
+    rtol: float = 1e-9,
+    atol: float = 1e-12,
+) -> None:
+    """Same columns and rows (sorted by keys); numbers within rtol/atol, everything else equal.
+    Fingerprints (hashes of a row's inputs, bookkeeping of the incremental runs) are not
+    compared."""
     skip = {"lead_fingerprint", "score_fingerprint"}
     assert sorted(c for c in duck.columns if c not in skip) == sorted(
         c for c in spark.columns if c not in skip
@@ -155,10 +175,13 @@ def _assert_same(duck: pd.DataFrame, spark: pd.DataFrame, keys: list[str], name:
             continue
         left, right = duck[column], spark[column]
         if pd.api.types.is_numeric_dtype(left) and not pd.api.types.is_bool_dtype(left):
-            a = left.to_numpy(dtype=float, na_value=np.nan)
-            b = pd.to_numeric(right).to_numpy(dtype=float, na_value=np.nan)
             np.testing.assert_allclose(
-                b, a, rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=f"{name}.{column}"
+                pd.to_numeric(right).to_numpy(dtype=float, na_value=np.nan),
+                left.to_numpy(dtype=float, na_value=np.nan),
+                rtol=rtol,
+                atol=atol,
+                equal_nan=True,
+                err_msg=f"{name}.{column}",
             )
         elif pd.api.types.is_datetime64_any_dtype(left):
             assert (
@@ -166,10 +189,7 @@ def _assert_same(duck: pd.DataFrame, spark: pd.DataFrame, keys: list[str], name:
                 == pd.to_datetime(right).dt.tz_localize(None).tolist()
             ), f"{name}.{column}"
         else:
-            assert (
-                left.astype(object).where(left.notna(), None).tolist()
-                == right.astype(object).where(right.notna(), None).tolist()
-            ), f"{name}.{column}"
+            assert [_plain(v) for v in left] == [_plain(v) for v in right], f"{name}.{column}"
 
 
 def test_spark_loads_the_same_seeds(spark_built) -> None:
@@ -274,33 +294,8 @@ def test_spark_lists_the_same_rejected_rows(spark_built) -> None:
 
 
 def _assert_close(duck: pd.DataFrame, spark: pd.DataFrame, keys: list[str], name: str) -> None:
-    """Same columns and rows (sorted by keys); numbers within 1e-6, everything else equal."""
-    assert sorted(duck.columns) == sorted(spark.columns), f"{name}: columns differ"
-    assert len(duck) == len(spark), f"{name}: {len(duck)} rows on DuckDB, {len(spark)} on Spark"
-    duck = duck.sort_values(keys).reset_index(drop=True)
-    spark = spark.sort_values(keys).reset_index(drop=True)
-    for column in duck.columns:
-        left, right = duck[column], spark[column]
-        if pd.api.types.is_numeric_dtype(left) and not pd.api.types.is_bool_dtype(left):
-            np.testing.assert_allclose(
-                pd.to_numeric(right).to_numpy(dtype=float, na_value=np.nan),
-                left.to_numpy(dtype=float, na_value=np.nan),
-                rtol=0,
-                atol=1e-6,
-                equal_nan=True,
-                err_msg=f"{name}.{column}",
-            )
-        elif pd.api.types.is_datetime64_any_dtype(left):
-            assert (
-                pd.to_datetime(left).dt.tz_localize(None).tolist()
-                == pd.to_datetime(right).dt.tz_localize(None).tolist()
-            ), f"{name}.{column}"
-        else:
-            as_list = [list(v) if isinstance(v, np.ndarray) else v for v in left]
-            other = [list(v) if isinstance(v, np.ndarray) else v for v in right]
-            assert [None if v is None or v is pd.NA else v for v in as_list] == [
-                None if v is None or v is pd.NA else v for v in other
-            ], f"{name}.{column}"
+    """As _assert_same, with numbers (probabilities, metrics) within 1e-6."""
+    _assert_same(duck, spark, keys, name, rtol=0, atol=1e-6)
 
 
 def test_spark_builds_the_same_crm_outbox(spark_rest) -> None:
@@ -331,6 +326,11 @@ def test_spark_history_grows_without_duplicates(spark_rest) -> None:
         """
     ).collect()[0][0]
     assert stale == 0, "the rebuilt as_of kept the rows of the first build"
+    _assert_same_history(session, ws)
+
+
+def _assert_same_history(session: object, ws: Workspace) -> None:
+    """lead_score_history: the same scores of the same leads, snapshots, models and roles."""
     columns = ["lead_id", "as_of", "model_version", "scored_as", "conversion_probability", "tier"]
     _assert_close(
         ws.df(f"select {', '.join(columns)} from lead_score_history"),
@@ -364,13 +364,7 @@ def test_spark_evaluates_matured_scores_and_the_challenger_as_duckdb_does(spark_
     ws = history.ws
     assert ws.sql("select count(*) from model_evaluation")[0][0] > 0
     assert ws.sql("select count(*) from champion_challenger_comparison")[0][0] > 0
-    columns = ["lead_id", "as_of", "model_version", "scored_as", "conversion_probability", "tier"]
-    _assert_close(
-        ws.df(f"select {', '.join(columns)} from lead_score_history"),
-        _spark_df(session, "lead_score_history")[columns],
-        ["lead_id", "as_of", "model_version", "scored_as"],
-        "lead_score_history",
-    )
+    _assert_same_history(session, ws)
     for table, keys in [
         ("model_evaluation", ["model_version", "as_of"]),
         ("model_lift", ["model_version", "as_of", "decile"]),
