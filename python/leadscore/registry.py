@@ -35,53 +35,9 @@ __all__ = [
 
 SCHEMA = "leadscore_models"
 
-_DDL = f"""
-create schema if not exists {SCHEMA};
-create table if not exists {SCHEMA}.model_registry (
-    model_version varchar primary key,
-    created_at timestamp,
-    is_champion boolean,
-    artifact_path varchar,
-    feature_schema_hash varchar,
-    training_rows bigint,
-    training_data_hash varchar,
-    split varchar,
-    calibration_method varchar,
-    test_auc double,
-    test_pr_auc double,
-    test_brier double,
-    test_log_loss double,
-    test_ece double,
-    test_top_decile_lift double,
-    rule_based_auc double,
-    oracle_auc double,
-    metrics json
-);
-alter table {SCHEMA}.model_registry add column if not exists new_lead_auc double;
-alter table {SCHEMA}.model_registry add column if not exists established_lead_auc double;
-alter table {SCHEMA}.model_registry add column if not exists backtest_auc_mean double;
-alter table {SCHEMA}.model_registry add column if not exists backtest_auc_std double;
-alter table {SCHEMA}.model_registry add column if not exists worst_calibration_gap double;
-create table if not exists {SCHEMA}.model_feature_importance (
-    model_version varchar,
-    feature varchar,
-    gain double,
-    splits bigint,
-    mean_abs_shap double,
-    importance_rank integer
-);
-create table if not exists {SCHEMA}.model_feature_reference (
-    model_version varchar,
-    feature varchar,
-    bin integer,
-    lower_edge double,
-    upper_edge double,
-    reference_share double
-);
-"""
 
-
-#: the tables of the registry, the columns of each (Arrow types) in the order of the DDL above
+#: the tables of the registry and the columns of each (Arrow types): the DuckDB tables
+#: (:func:`_ddl`) and the Spark build's copies are made from these
 TABLES: dict[str, pa.Schema] = {
     "model_registry": pa.schema(
         [
@@ -131,6 +87,40 @@ TABLES: dict[str, pa.Schema] = {
         ]
     ),
 }
+
+
+_SQL_TYPES = {
+    pa.string(): "varchar",
+    pa.timestamp("us"): "timestamp",
+    pa.bool_(): "boolean",
+    pa.int64(): "bigint",
+    pa.int32(): "integer",
+    pa.float64(): "double",
+}
+_KEYS = {"model_registry": "model_version"}  # primary keys
+_JSON = {"metrics"}  # JSON text, typed json in DuckDB
+
+
+def _ddl() -> str:
+    """The registry's tables in DuckDB, from :data:`TABLES`; a registry written by an earlier
+    version gains the columns added since."""
+    statements = [f"create schema if not exists {SCHEMA}"]
+    for name, schema in TABLES.items():
+        columns = [(f.name, "json" if f.name in _JSON else _SQL_TYPES[f.type]) for f in schema]
+        definitions = ", ".join(
+            f"{column} {kind}" + (" primary key" if _KEYS.get(name) == column else "")
+            for column, kind in columns
+        )
+        statements.append(f"create table if not exists {SCHEMA}.{name} ({definitions})")
+        statements += [
+            f"alter table {SCHEMA}.{name} add column if not exists {column} {kind}"
+            for column, kind in columns
+            if _KEYS.get(name) != column
+        ]
+    return ";\n".join(statements) + ";"
+
+
+_DDL = _ddl()
 
 
 def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:

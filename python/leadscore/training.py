@@ -371,11 +371,16 @@ def reference_rows(frame: pd.DataFrame, data: FoldData, min_rows: int = 200) -> 
     would report every feature of age and history as drifted on every build. All test rows
     when it has fewer than `min_rows` calendar (or flat) rows.
     """
-    test = frame.loc[data.masks["test"]]
-    if "cutoff_kind" not in test:
-        return np.ones(len(test), dtype=bool)
-    snapshot = (test["cutoff_kind"] != "early").to_numpy()
-    return snapshot if snapshot.sum() >= min_rows else np.ones(len(test), dtype=bool)
+    snapshot = is_snapshot(frame.loc[data.masks["test"]])
+    return snapshot if snapshot.sum() >= min_rows else np.ones(len(snapshot), dtype=bool)
+
+
+def is_snapshot(rows: pd.DataFrame) -> np.ndarray:
+    """The rows that are snapshots of every open lead at a date (calendar cutoffs, or a flat
+    export's one), not early cutoffs an hour to a week after a lead's creation."""
+    if "cutoff_kind" not in rows:
+        return np.ones(len(rows), dtype=bool)
+    return (rows["cutoff_kind"] != "early").to_numpy()
 
 
 def bin_shares(
@@ -516,7 +521,7 @@ def fold_window(frame: pd.DataFrame, y: np.ndarray, split: Split) -> dict[str, A
     for name in FOLDS:
         mask = (split.folds == name).to_numpy()
         rows = frame.loc[mask]
-        calendar = rows if "cutoff_kind" not in rows else rows[rows["cutoff_kind"] != "early"]
+        calendar = rows.loc[is_snapshot(rows)]
         window[name] = {
             "rows": int(mask.sum()),
             "positive_rate": float(y[mask].mean()),
